@@ -1,0 +1,54 @@
+"""The application factory: ``flask --app app run``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Mapping
+
+from flask import Flask
+
+import config as settings
+from blueprints import auth, jobs, main
+from blueprints.api import register_error_handlers
+from blueprints.auth.sms import PROVIDERS
+from exts import cache, csrf, db, limiter, login_manager, mail, migrate, redis
+from tasks import make_celery
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: configuration, extensions, Celery, blueprints, in that order.
+
+    ``config`` overrides the environment's settings (tests pass theirs here);
+    the nested CELERY dict is merged, not replaced.
+    """
+    app = Flask(__name__, instance_path=str(settings.INSTANCE))
+    values = settings.from_env()
+    overrides = dict(config or {})
+    values["CELERY"] = {**values["CELERY"], **overrides.pop("CELERY", {})}
+    values.update(overrides)
+    app.config.update(values)
+    unknown = set(app.config["SMS_PROVIDERS"]) - set(PROVIDERS)
+    if unknown:
+        raise ValueError(f"SMS_PROVIDER names unknown providers: {', '.join(sorted(unknown))}")
+
+    db.init_app(app)
+    migrate.init_app(app, db)
+    mail.init_app(app)
+    cache.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    redis.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login_page"
+    make_celery(app)
+
+    for blueprint in (main.bp, auth.bp, jobs.bp):
+        app.register_blueprint(blueprint)
+    # The JSON API accepts only application/json, which no other site can send
+    # without a CORS preflight we never grant; pages' forms carry CSRF tokens.
+    csrf.exempt(auth.bp)
+    register_error_handlers(app)
+
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO)
+    return app

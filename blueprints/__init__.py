@@ -1,0 +1,1 @@
+"""One package per feature: views, tasks and services together."""

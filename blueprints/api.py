@@ -1,0 +1,103 @@
+"""The JSON error contract shared by every /api view.
+
+Errors are ``{"error": {"code": "snake_case", "message": "..."}}`` with the
+matching status; no bad input ever becomes a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import redis
+from flask import Flask, jsonify, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from exts import limiter
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    def __init__(
+        self, status: int, code: str, message: str, retry_after: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after
+
+
+def error_response(status: int, code: str, message: str, retry_after: int | None = None):
+    response = jsonify({"error": {"code": code, "message": message}})
+    response.status_code = status
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(max(1, int(retry_after)))
+    return response
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object, or a 400 that says what is wrong with it."""
+    if not request.is_json:
+        raise ApiError(400, "invalid_json", "Send a JSON object with Content-Type: application/json.")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", "The body must be a JSON object.")
+    return body
+
+
+def string_field(body: dict[str, Any], name: str, max_length: int = 320) -> str:
+    value = body.get(name)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ApiError(400, "missing_field", f"'{name}' is required.")
+    if not isinstance(value, str):
+        raise ApiError(400, "invalid_field", f"'{name}' must be a string.")
+    if len(value) > max_length:
+        raise ApiError(400, "invalid_field", f"'{name}' is too long.")
+    return value.strip()
+
+
+def _is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _snake(name: str) -> str:
+    return name.lower().replace(" ", "_").replace("'", "")
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def handle_api_error(error: ApiError):
+        return error_response(error.status, error.code, error.message, error.retry_after)
+
+    @app.errorhandler(CSRFError)
+    def handle_csrf_error(error: CSRFError):
+        if _is_api_request():
+            return error_response(400, "csrf_failed", error.description)
+        return error
+
+    @app.errorhandler(429)
+    def handle_rate_limited(error: HTTPException):
+        current = limiter.current_limit
+        retry_after = int(current.reset_at - time.time()) if current else 60
+        if not _is_api_request():
+            return error
+        message = f"Too many requests from your network; try again in {retry_after} s."
+        return error_response(429, "rate_limited", message, retry_after)
+
+    @app.errorhandler(HTTPException)
+    def handle_http_error(error: HTTPException):
+        if not _is_api_request():
+            return error
+        return error_response(error.code or 500, _snake(error.name), error.description or error.name)
+
+    @app.errorhandler(redis.RedisError)
+    def handle_redis_down(error: redis.RedisError):
+        log.error("Redis is unavailable: %s", error)
+        message = "The service is briefly unavailable; try again in a moment."
+        if _is_api_request():
+            return error_response(503, "service_unavailable", message, 5)
+        return message, 503

@@ -1,0 +1,5 @@
+"""Passwordless login with verification codes sent by mail or SMS."""
+
+from blueprints.auth.views import bp
+
+__all__ = ["bp"]

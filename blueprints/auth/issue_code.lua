@@ -1,0 +1,40 @@
+-- Issue a verification code, atomically: resend cooldown, per-target caps,
+-- the daily spending budget, then store the code's digest.
+-- KEYS[1] code hash (digest, attempts, expires_at) for one target and purpose
+-- KEYS[2] the target's send log: a sorted set, one member per send, scored by time
+-- KEYS[3] the channel's spending counter for the day
+-- ARGV: now, digest, ttl, cooldown, per_hour, per_day, budget (0: none), nonce
+local now = tonumber(ARGV[1])
+local ttl = tonumber(ARGV[3])
+local cooldown = tonumber(ARGV[4])
+local per_hour = tonumber(ARGV[5])
+local per_day = tonumber(ARGV[6])
+local budget = tonumber(ARGV[7])
+
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - 86400)
+local last = redis.call('ZREVRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+if last[2] and now - tonumber(last[2]) < cooldown then
+  return {'cooldown', math.ceil(tonumber(last[2]) + cooldown - now)}
+end
+local hour = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. (now - 3600), '+inf', 'WITHSCORES')
+if #hour / 2 >= per_hour then
+  return {'hourly_limit', math.ceil(tonumber(hour[2]) + 3600 - now)}
+end
+if redis.call('ZCARD', KEYS[2]) >= per_day then
+  local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+  return {'daily_limit', math.ceil(tonumber(oldest[2]) + 86400 - now)}
+end
+if budget > 0 then
+  if tonumber(redis.call('GET', KEYS[3]) or '0') >= budget then
+    return {'budget_exhausted', 3600}
+  end
+  redis.call('INCR', KEYS[3])
+  redis.call('EXPIRE', KEYS[3], 172800)
+end
+
+redis.call('ZADD', KEYS[2], now, ARGV[8])
+redis.call('EXPIRE', KEYS[2], 86400)
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'digest', ARGV[2], 'attempts', 0, 'expires_at', now + ttl)
+redis.call('EXPIRE', KEYS[1], ttl + 60)
+return {'ok', cooldown}

@@ -1,0 +1,215 @@
+"""Verification codes and code login: the rules, with no Flask request in them.
+
+A code is six digits from ``secrets``. Redis keeps only its HMAC (keyed with
+SECRET_KEY); the send task gets it sealed (encrypted), never in plain text.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Literal
+
+import phonenumbers
+import redis as redis_lib
+from cryptography.fernet import Fernet, InvalidToken
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from exts import db
+from models import User
+
+Channel = Literal["email", "sms"]
+CHANNELS: tuple[Channel, ...] = ("email", "sms")
+PURPOSES = ("login",)
+CODE_LENGTH = 6
+HERE = Path(__file__).parent
+
+
+class InvalidTarget(ValueError):
+    """The e-mail address or phone number cannot receive a code."""
+
+
+class SendRefused(Exception):
+    """A code was not issued: cooldown, a cap or the budget. ``retry_after`` in seconds."""
+
+    def __init__(self, reason: str, retry_after: int) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+def normalize_email(raw: str) -> str:
+    try:
+        return validate_email(raw, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as error:
+        raise InvalidTarget(str(error)) from None
+
+
+def normalize_phone(raw: str, default_region: str) -> str:
+    """The number in E.164 form (+8613800138000)."""
+    try:
+        number = phonenumbers.parse(raw, default_region)
+    except phonenumbers.NumberParseException:
+        raise InvalidTarget("This is not a phone number.") from None
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidTarget("This phone number is not valid.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_target(channel: Channel, raw: str, default_region: str) -> str:
+    if channel == "email":
+        return normalize_email(raw)
+    return normalize_phone(raw, default_region)
+
+
+def channel_of(target: str) -> Channel:
+    return "email" if "@" in target else "sms"
+
+
+def mask(target: str) -> str:
+    """Enough of a target to recognise it in a log or a task result."""
+    if "@" in target:
+        name, domain = target.split("@", 1)
+        return f"{name[:1]}***@{domain}"
+    return f"{target[:4]}****{target[-2:]}"
+
+
+@dataclass(frozen=True)
+class CodeRules:
+    ttl: int = 300
+    max_attempts: int = 5
+    cooldown: int = 60
+    per_hour: int = 5
+    per_day: int = 10
+    sms_daily_budget: int = 1000
+
+    @classmethod
+    def from_config(cls, config) -> CodeRules:
+        return cls(
+            ttl=config["CODE_TTL"],
+            max_attempts=config["CODE_MAX_ATTEMPTS"],
+            cooldown=config["CODE_RESEND_COOLDOWN"],
+            per_hour=config["CODE_MAX_PER_HOUR"],
+            per_day=config["CODE_MAX_PER_DAY"],
+            sms_daily_budget=config["SMS_DAILY_BUDGET"],
+        )
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    code: str
+    resend_after: int
+    nonce: str
+
+
+def _keys(purpose: str, target: str) -> tuple[str, str]:
+    return f"auth:v1:code:{purpose}:{target}", f"auth:v1:sends:{target}"
+
+
+def _budget_key(channel: Channel, now: float) -> str:
+    day = datetime.fromtimestamp(now, timezone.utc).strftime("%Y%m%d")
+    return f"auth:v1:budget:{channel}:{day}"
+
+
+class CodeStore:
+    """Issues and checks codes in Redis. ``clock`` is injectable for tests."""
+
+    def __init__(
+        self,
+        client: redis_lib.Redis,
+        secret_key: str,
+        rules: CodeRules,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.redis = client
+        self.secret = secret_key.encode()
+        self.rules = rules
+        self.clock = clock
+        self._issue = client.register_script((HERE / "issue_code.lua").read_text())
+        self._check = client.register_script((HERE / "check_code.lua").read_text())
+
+    def digest(self, purpose: str, target: str, code: str) -> str:
+        message = f"{purpose}:{target}:{code}".encode()
+        return hmac.new(self.secret, message, hashlib.sha256).hexdigest()
+
+    def issue(self, channel: Channel, target: str, purpose: str) -> IssuedCode:
+        """A new code for ``target``, replacing any earlier one.
+
+        Raises SendRefused while the resend cooldown runs, when the target's
+        hourly or daily cap is reached, or when the day's SMS budget is spent.
+        """
+        code = f"{secrets.randbelow(10**CODE_LENGTH):0{CODE_LENGTH}d}"
+        nonce = secrets.token_hex(8)
+        now = self.clock()
+        rules = self.rules
+        budget = rules.sms_daily_budget if channel == "sms" else 0
+        verdict, seconds = self._issue(
+            keys=[*_keys(purpose, target), _budget_key(channel, now)],
+            args=[now, self.digest(purpose, target, code), rules.ttl, rules.cooldown,
+                  rules.per_hour, rules.per_day, budget, nonce],
+        )
+        if verdict != "ok":
+            raise SendRefused(verdict, int(seconds))
+        return IssuedCode(code=code, resend_after=int(seconds), nonce=nonce)
+
+    def withdraw(self, target: str, purpose: str, issued: IssuedCode) -> None:
+        """Undo an issue whose send could not be queued, so no cooldown is owed."""
+        code_key, sends_key = _keys(purpose, target)
+        self.redis.delete(code_key)
+        self.redis.zrem(sends_key, issued.nonce)
+
+    def check(self, target: str, purpose: str, code: str) -> bool:
+        """True once for the right, unexpired code; the code is then used up.
+
+        Each wrong try counts; after ``max_attempts`` the code is burned.
+        """
+        code_key, _ = _keys(purpose, target)
+        verdict = self._check(
+            keys=[code_key],
+            args=[self.clock(), self.digest(purpose, target, code), self.rules.max_attempts],
+        )
+        return verdict == "ok"
+
+
+def _fernet(secret_key: str) -> Fernet:
+    key = hashlib.sha256(b"verification-code-seal:" + secret_key.encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def seal(secret_key: str, code: str) -> str:
+    """The code encrypted for the send task's arguments."""
+    return _fernet(secret_key).encrypt(code.encode()).decode()
+
+
+def unseal(secret_key: str, sealed: str, max_age: int) -> str | None:
+    """The sealed code, or None when it is older than ``max_age`` or tampered with."""
+    try:
+        return _fernet(secret_key).decrypt(sealed.encode(), ttl=max_age).decode()
+    except InvalidToken:
+        return None
+
+
+def login_user_for(target: str) -> User:
+    """The account for ``target``, created on its first login."""
+    column = User.email if channel_of(target) == "email" else User.phone
+    user = db.session.scalars(select(User).where(column == target)).first()
+    if user is None:
+        user = User(**{column.key: target})
+        db.session.add(user)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            # Two first logins at once: the other request created it.
+            db.session.rollback()
+            user = db.session.scalars(select(User).where(column == target)).one()
+    user.last_login_at = datetime.now(timezone.utc)
+    db.session.commit()
+    return user

@@ -1,0 +1,62 @@
+"""Send tasks: the web answers at once, the worker talks to the slow providers.
+
+Arguments are the target and the sealed (encrypted) code, never the code
+itself. A redelivered send mails the same code again, which is harmless, so
+the tasks need no de-duplication. Acks are early: a send lost with a killed
+worker is answered by the user's resend, since the code lives five minutes
+and a redelivery after the broker's visibility timeout would come too late.
+"""
+
+from __future__ import annotations
+
+import random
+
+from celery import Task, shared_task
+from flask import current_app
+
+from blueprints.auth import mail, sms
+from blueprints.auth.errors import PermanentSendError, TransientSendError
+from blueprints.auth.service import mask, unseal
+
+SEND_OPTIONS = dict(bind=True, ignore_result=False, max_retries=4)
+RETRY_BASE_DELAY = 2.0
+RETRY_MAX_DELAY = 60.0
+
+
+def _retry_later(task: Task, error: TransientSendError):
+    """Retry with exponential backoff and equal jitter.
+
+    Half of each delay is fixed and half random: clients spread out, yet none
+    comes back at once (Celery's full jitter can pick 0 s). After max_retries
+    ``retry`` raises ``error`` and the task fails.
+    """
+    delay = min(RETRY_MAX_DELAY, RETRY_BASE_DELAY * 2**task.request.retries)
+    raise task.retry(exc=error, countdown=delay / 2 + random.uniform(0, delay / 2))
+
+
+def _code(sealed_code: str) -> str:
+    config = current_app.config
+    code = unseal(config["SECRET_KEY"], sealed_code, max_age=config["CODE_TTL"])
+    if code is None:
+        raise PermanentSendError("the code expired before it could be sent")
+    return code
+
+
+@shared_task(name="auth.send_code_email", **SEND_OPTIONS)
+def send_code_email(self, target: str, sealed_code: str, purpose: str) -> dict:
+    """Mail a verification code; retried with backoff on transient SMTP errors."""
+    try:
+        mail.send_code_mail(target, _code(sealed_code), purpose)
+    except TransientSendError as error:
+        _retry_later(self, error)
+    return {"channel": "email", "to": mask(target)}
+
+
+@shared_task(name="auth.send_code_sms", **SEND_OPTIONS)
+def send_code_sms(self, target: str, sealed_code: str, purpose: str) -> dict:
+    """Text a verification code, failing over between providers, then retrying."""
+    try:
+        provider = sms.send_code_sms(target, _code(sealed_code))
+    except TransientSendError as error:
+        _retry_later(self, error)
+    return {"channel": "sms", "to": mask(target), "provider": provider}

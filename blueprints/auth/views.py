@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_user, logout_user
+from kombu.exceptions import OperationalError
+
+from blueprints.api import ApiError, json_body, string_field
+from blueprints.auth import tasks
+from blueprints.auth.service import (
+    CHANNELS,
+    CODE_LENGTH,
+    PURPOSES,
+    CodeRules,
+    CodeStore,
+    InvalidTarget,
+    SendRefused,
+    channel_of,
+    login_user_for,
+    normalize_target,
+    seal,
+)
+from blueprints.jobs import remember_task
+from exts import db, limiter, login_manager, redis
+from models import User
+
+bp = Blueprint("auth", __name__)
+
+REFUSALS = {
+    "cooldown": (429, "Please wait before asking for another code."),
+    "hourly_limit": (429, "Too many codes for this address in the last hour."),
+    "daily_limit": (429, "Too many codes for this address today."),
+    "budget_exhausted": (503, "Text messages are paused for now; please use e-mail."),
+}
+SEND_TASKS = {"email": tasks.send_code_email, "sms": tasks.send_code_sms}
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    return db.session.get(User, int(user_id))
+
+
+def code_store() -> CodeStore:
+    """The app's code store, built once so its Lua scripts load once."""
+    extensions = current_app.extensions
+    if "code_store" not in extensions:
+        config = current_app.config
+        extensions["code_store"] = CodeStore(
+            redis.client, config["SECRET_KEY"], CodeRules.from_config(config)
+        )
+    return extensions["code_store"]
+
+
+def _target(raw: str, channel) -> str:
+    try:
+        return normalize_target(channel, raw, current_app.config["PHONE_DEFAULT_REGION"])
+    except InvalidTarget as error:
+        noun = "e-mail address" if channel == "email" else "phone number"
+        raise ApiError(400, "invalid_target", f"Enter a valid {noun}: {error}") from None
+
+
+@bp.post("/api/codes")
+@limiter.limit(lambda: current_app.config["CODE_IP_LIMIT"])
+def request_code():
+    body = json_body()
+    channel = string_field(body, "channel")
+    if channel not in CHANNELS:
+        raise ApiError(400, "invalid_channel", "'channel' must be 'email' or 'sms'.")
+    purpose = body.get("purpose", "login")
+    if purpose not in PURPOSES:
+        raise ApiError(400, "invalid_purpose", "'purpose' must be 'login'.")
+    target = _target(string_field(body, "target"), channel)
+
+    # No account lookup here: the answer must not tell whether one exists.
+    store = code_store()
+    try:
+        issued = store.issue(channel, target, purpose)
+    except SendRefused as refused:
+        status, message = REFUSALS[refused.reason]
+        raise ApiError(status, refused.reason, message, refused.retry_after) from None
+    sealed = seal(current_app.config["SECRET_KEY"], issued.code)
+    try:
+        result = SEND_TASKS[channel].delay(target, sealed, purpose)
+    except OperationalError:
+        store.withdraw(target, purpose, issued)
+        raise ApiError(503, "queue_unavailable", "Sending is unavailable; try again shortly.") from None
+    remember_task(result.id)
+    return jsonify(task_id=result.id, resend_after=issued.resend_after), 202
+
+
+@bp.post("/api/login")
+@limiter.limit(lambda: current_app.config["LOGIN_IP_LIMIT"])
+def login():
+    body = json_body()
+    raw_target = string_field(body, "target")
+    code = body.get("code")
+    if not isinstance(code, str) or len(code) != CODE_LENGTH or not code.isdigit():
+        raise ApiError(400, "invalid_code_format", f"The code is {CODE_LENGTH} digits.")
+    target = _target(raw_target, channel_of(raw_target))
+    if not code_store().check(target, "login", code):
+        raise ApiError(
+            400, "invalid_code", "This code is wrong, expired or used. Check it or ask for a new one."
+        )
+    user = login_user_for(target)
+    session.clear()  # a fresh session: nothing from before the login carries over
+    login_user(user)
+    session.permanent = True
+    return jsonify(user=user.to_json())
+
+
+@bp.post("/api/logout")
+def logout():
+    json_body()  # JSON only: browsers cannot send it cross-site without CORS
+    logout_user()
+    session.clear()
+    return "", 204
+
+
+@bp.get("/api/me")
+def me():
+    if not current_user.is_authenticated:
+        raise ApiError(401, "not_logged_in", "Log in first.")
+    return jsonify(user=current_user.to_json())
+
+
+@bp.get("/login")
+def login_page():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    config = current_app.config
+    return render_template(
+        "login.html",
+        cooldown=config["CODE_RESEND_COOLDOWN"],
+        code_length=CODE_LENGTH,
+        sms_enabled=bool(config["SMS_PROVIDERS"]),
+    )

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import secrets
+
+from celery.result import AsyncResult
+from flask import Blueprint, current_app, jsonify, session
+from flask_login import current_user
+
+from blueprints.api import ApiError
+from exts import redis
+
+bp = Blueprint("jobs", __name__)
+
+
+def _owner() -> str:
+    """Who is asking: the user, or an anonymous session's random id."""
+    if current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    if "owner" not in session:
+        session["owner"] = secrets.token_urlsafe(16)
+    return f"anon:{session['owner']}"
+
+
+def _owner_key(task_id: str) -> str:
+    return f"jobs:v1:owner:{task_id}"
+
+
+def remember_task(task_id: str) -> None:
+    """Let the current session, and no one else, read this task's status."""
+    redis.set(_owner_key(task_id), _owner(), ex=current_app.config["TASK_OWNER_TTL"])
+
+
+@bp.get("/api/tasks/<task_id>")
+def task_status(task_id: str):
+    if len(task_id) > 64 or redis.get(_owner_key(task_id)) != _owner():
+        raise ApiError(404, "not_found", "No such task.")
+    result = AsyncResult(task_id, app=current_app.extensions["celery"])
+    body = {"task_id": task_id, "state": result.state, "ready": result.ready()}
+    if result.successful():
+        body["result"] = result.result
+    elif result.state in ("FAILURE", "RETRY"):
+        body["error"] = str(result.result)
+    return jsonify(body)

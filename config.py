@@ -1,0 +1,135 @@
+"""Settings read from the environment, with defaults that work on a fresh machine.
+
+Every setting lives here; code reads ``current_app.config[...]``. Tests and
+tools pass overrides to ``create_app(config)``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+INSTANCE = ROOT / "instance"
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _list(value: str | None) -> list[str]:
+    return [item.strip() for item in (value or "").split(",") if item.strip()]
+
+
+def instance_secret_key() -> str:
+    """The key in instance/secret_key, created once so web and worker agree."""
+    path = INSTANCE / "secret_key"
+    INSTANCE.mkdir(exist_ok=True)
+    try:
+        # O_EXCL: when several processes start at once, exactly one writes.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def embedded_redis_url() -> str:
+    """The URL of the Redis that `make run` started, else the standard local port.
+
+    The file lets a second terminal (`flask ...`, a worker) find the embedded server.
+    """
+    path = INSTANCE / "redis.url"
+    if path.exists():
+        return path.read_text().strip()
+    return "redis://127.0.0.1:6379/0"
+
+
+def from_env(env: os._Environ | dict = os.environ) -> dict:
+    """All settings, from environment variables or their documented defaults."""
+    redis_url = env.get("REDIS_URL") or embedded_redis_url()
+    mail_sender = env.get("MAIL_DEFAULT_SENDER") or "Flash Shop <no-reply@localhost>"
+    return {
+        "SECRET_KEY": env.get("SECRET_KEY") or instance_secret_key(),
+        "DEBUG": _bool(env.get("FLASK_DEBUG")),
+        "TIMEZONE": env.get("TIMEZONE") or "Asia/Shanghai",
+        "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL")
+        or f"sqlite:///{INSTANCE / 'app.db'}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": redis_url,
+        "ADMIN_EMAILS": [e.lower() for e in _list(env.get("ADMIN_EMAILS"))],
+        # Sessions: signed cookie, cleared on login so no pre-login state survives.
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE")),
+        "PERMANENT_SESSION_LIFETIME": timedelta(days=7),
+        "MAX_CONTENT_LENGTH": 64 * 1024,
+        # Flask-Mail
+        "MAIL_SERVER": env.get("MAIL_SERVER") or "127.0.0.1",
+        "MAIL_PORT": int(env.get("MAIL_PORT") or 8025),
+        "MAIL_USE_TLS": _bool(env.get("MAIL_USE_TLS")),
+        "MAIL_USE_SSL": _bool(env.get("MAIL_USE_SSL")),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME"),
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD"),
+        "MAIL_DEFAULT_SENDER": mail_sender,
+        # Flask-Mail would suppress mail under TESTING; the tests read real mail.
+        "MAIL_SUPPRESS_SEND": _bool(env.get("MAIL_SUPPRESS_SEND")),
+        "MAIL_TIMEOUT": float(env.get("MAIL_TIMEOUT") or 10),
+        # SMS: providers are tried in this order; the next one takes over on failure.
+        "SMS_PROVIDERS": _list(env.get("SMS_PROVIDER") or "console"),
+        "SMS_TIMEOUT": float(env.get("SMS_TIMEOUT") or 10),
+        "TENCENT_SMS_SECRET_ID": env.get("TENCENT_SMS_SECRET_ID"),
+        "TENCENT_SMS_SECRET_KEY": env.get("TENCENT_SMS_SECRET_KEY"),
+        "TENCENT_SMS_APP_ID": env.get("TENCENT_SMS_APP_ID"),
+        "TENCENT_SMS_SIGN_NAME": env.get("TENCENT_SMS_SIGN_NAME"),
+        "TENCENT_SMS_TEMPLATE_ID": env.get("TENCENT_SMS_TEMPLATE_ID"),
+        "TENCENT_SMS_REGION": env.get("TENCENT_SMS_REGION") or "ap-guangzhou",
+        "TENCENT_SMS_ENDPOINT": env.get("TENCENT_SMS_ENDPOINT") or "sms.tencentcloudapi.com",
+        "ALIYUN_SMS_ACCESS_KEY_ID": env.get("ALIYUN_SMS_ACCESS_KEY_ID"),
+        "ALIYUN_SMS_ACCESS_KEY_SECRET": env.get("ALIYUN_SMS_ACCESS_KEY_SECRET"),
+        "ALIYUN_SMS_SIGN_NAME": env.get("ALIYUN_SMS_SIGN_NAME"),
+        "ALIYUN_SMS_TEMPLATE_CODE": env.get("ALIYUN_SMS_TEMPLATE_CODE"),
+        "ALIYUN_SMS_ENDPOINT": env.get("ALIYUN_SMS_ENDPOINT") or "dysmsapi.aliyuncs.com",
+        # Verification codes
+        "PHONE_DEFAULT_REGION": env.get("PHONE_DEFAULT_REGION") or "CN",
+        "CODE_TTL": int(env.get("CODE_TTL") or 300),
+        "CODE_MAX_ATTEMPTS": int(env.get("CODE_MAX_ATTEMPTS") or 5),
+        "CODE_RESEND_COOLDOWN": int(env.get("CODE_RESEND_COOLDOWN") or 60),
+        "CODE_MAX_PER_HOUR": int(env.get("CODE_MAX_PER_HOUR") or 5),
+        "CODE_MAX_PER_DAY": int(env.get("CODE_MAX_PER_DAY") or 10),
+        # Spending guard over all targets: a flood of distinct numbers stops here.
+        "SMS_DAILY_BUDGET": int(env.get("SMS_DAILY_BUDGET") or 1000),
+        "CODE_IP_LIMIT": env.get("CODE_IP_LIMIT") or "20/hour;5/minute",
+        "LOGIN_IP_LIMIT": env.get("LOGIN_IP_LIMIT") or "30/minute",
+        # Flask-Limiter
+        "RATELIMIT_STORAGE_URI": redis_url,
+        # An unreachable Redis must not turn every request into an error.
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_KEY_PREFIX": "limiter:v1",
+        # Flask-WTF: pages post forms with a token; /api clients send it as a header.
+        "WTF_CSRF_TIME_LIMIT": None,
+        # Flask-Caching
+        "CACHE_TYPE": "RedisCache",
+        "CACHE_REDIS_URL": redis_url,
+        "CACHE_KEY_PREFIX": "cache:v1:",
+        "TASK_OWNER_TTL": int(env.get("TASK_OWNER_TTL") or 86400),
+        "CELERY": {
+            "broker_url": env.get("CELERY_BROKER_URL") or redis_url,
+            "result_backend": env.get("CELERY_RESULT_BACKEND") or redis_url,
+            "task_serializer": "json",
+            "result_serializer": "json",
+            "accept_content": ["json"],
+            "task_track_started": True,
+            "task_ignore_result": True,
+            "result_expires": int(env.get("CELERY_RESULT_EXPIRES") or 86400),
+            "timezone": env.get("TIMEZONE") or "Asia/Shanghai",
+            "enable_utc": True,
+            "broker_connection_retry_on_startup": True,
+            "worker_hijack_root_logger": False,
+        },
+    }

@@ -1,0 +1,5 @@
+"""SQLAlchemy models, one module per aggregate."""
+
+from models.user import User
+
+__all__ = ["User"]

@@ -1,0 +1,32 @@
+// Shared helpers for every page: JSON calls to /api and the logout button.
+async function api(method, path, body) {
+  const options = {method, headers: {"Accept": "application/json"}, credentials: "same-origin"};
+  if (body !== undefined) {
+    options.headers["Content-Type"] = "application/json";
+    options.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, options);
+  } catch (err) {
+    return {status: 0, data: {error: {code: "network", message: "The server cannot be reached. Check your connection."}}};
+  }
+  let data = {};
+  if (response.status !== 204) {
+    try { data = await response.json(); } catch (err) { data = {}; }
+  }
+  const retryAfter = Number(response.headers.get("Retry-After") || 0);
+  return {status: response.status, data, retryAfter};
+}
+
+function errorMessage(result) {
+  return (result.data && result.data.error && result.data.error.message) || `Something went wrong (${result.status}).`;
+}
+
+const logoutButton = document.getElementById("logout");
+if (logoutButton) {
+  logoutButton.addEventListener("click", async () => {
+    await api("POST", "/api/logout", {});
+    window.location.assign("/");
+  });
+}

@@ -1,0 +1,114 @@
+// The login page: send a code (with a resend countdown and the send task's
+// progress), then log in with it.
+(function () {
+  const sendForm = document.getElementById("send-form");
+  const sendButton = document.getElementById("send");
+  const sendStatus = document.getElementById("send-status");
+  const target = document.getElementById("target");
+  const targetLabel = document.getElementById("target-label");
+  const loginForm = document.getElementById("login-form");
+  const loginStatus = document.getElementById("login-status");
+  const code = document.getElementById("code");
+  let countdownTimer = null;
+  let pollTimer = null;
+
+  function channel() {
+    return sendForm.querySelector("input[name=channel]:checked").value;
+  }
+
+  function show(element, text, kind) {
+    element.textContent = text;
+    element.dataset.kind = kind || "";
+  }
+
+  function startCountdown(seconds) {
+    clearInterval(countdownTimer);
+    let left = Math.max(1, Math.ceil(seconds));
+    sendButton.disabled = true;
+    const tick = () => {
+      if (left <= 0) {
+        clearInterval(countdownTimer);
+        sendButton.disabled = false;
+        sendButton.textContent = "Send code";
+        return;
+      }
+      sendButton.textContent = `Resend in ${left}s`;
+      left -= 1;
+    };
+    tick();
+    countdownTimer = setInterval(tick, 1000);
+  }
+
+  const STATES = {
+    PENDING: ["Queued for sending…", "pending"],
+    STARTED: ["Sending…", "pending"],
+    RETRY: ["The provider is slow; retrying…", "pending"],
+    SUCCESS: ["Sent. Check your inbox or phone for the code.", "success"],
+  };
+
+  function pollTask(taskId) {
+    clearTimeout(pollTimer);
+    const poll = async () => {
+      const result = await api("GET", `/api/tasks/${taskId}`);
+      if (result.status !== 200) {
+        show(sendStatus, errorMessage(result), "error");
+        return;
+      }
+      const task = result.data;
+      if (task.state === "FAILURE") {
+        show(sendStatus, "We could not send the code. Check the address or number and try again.", "error");
+        return;
+      }
+      const [text, kind] = STATES[task.state] || ["Sending…", "pending"];
+      show(sendStatus, text, kind);
+      if (!task.ready) pollTimer = setTimeout(poll, 1000);
+    };
+    poll();
+  }
+
+  sendForm.addEventListener("change", (event) => {
+    if (event.target.name !== "channel") return;
+    const sms = channel() === "sms";
+    targetLabel.textContent = sms ? "Phone number" : "E-mail address";
+    target.autocomplete = sms ? "tel" : "email";
+    target.inputMode = sms ? "tel" : "email";
+  });
+
+  sendForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!target.value.trim()) {
+      show(sendStatus, channel() === "sms" ? "Enter your phone number." : "Enter your e-mail address.", "error");
+      return;
+    }
+    sendButton.disabled = true;
+    show(sendStatus, "Requesting a code…", "pending");
+    const result = await api("POST", "/api/codes", {channel: channel(), target: target.value.trim(), purpose: "login"});
+    if (result.status === 202) {
+      startCountdown(result.data.resend_after);
+      pollTask(result.data.task_id);
+      code.focus();
+    } else {
+      show(sendStatus, errorMessage(result), "error");
+      if (result.retryAfter) startCountdown(result.retryAfter);
+      else sendButton.disabled = false;
+    }
+  });
+
+  loginForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const value = code.value.trim();
+    if (!new RegExp(`^[0-9]{${window.LOGIN.codeLength}}$`).test(value)) {
+      show(loginStatus, `Enter the ${window.LOGIN.codeLength}-digit code.`, "error");
+      return;
+    }
+    show(loginStatus, "Checking…", "pending");
+    const result = await api("POST", "/api/login", {target: target.value.trim(), code: value});
+    if (result.status === 200) {
+      show(loginStatus, "Logged in.", "success");
+      const next = new URLSearchParams(window.location.search).get("next");
+      window.location.assign(next && next.startsWith("/") && !next.startsWith("//") ? next : "/");
+    } else {
+      show(loginStatus, errorMessage(result), "error");
+    }
+  });
+})();

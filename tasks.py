@@ -1,0 +1,46 @@
+"""The Celery factory and the worker's entry point.
+
+    celery -A tasks.celery worker --pool=solo --loglevel=info
+    celery -A tasks.celery beat --loglevel=info
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from celery import Celery, Task
+from flask import Flask
+
+
+def make_celery(app: Flask) -> Celery:
+    """A Celery app configured from ``app.config["CELERY"]``.
+
+    Its Task base class opens the Flask app context around every run, so tasks
+    see ``current_app``, the database session and Flask-Mail.
+    """
+
+    class FlaskTask(Task):
+        def __call__(self, *args, **kwargs):
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery_app = Celery(app.name, task_cls=FlaskTask)
+    celery_app.config_from_object(app.config["CELERY"])
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+    return celery_app
+
+
+@cache
+def _worker_celery() -> Celery:
+    from app import create_app
+
+    return create_app().extensions["celery"]
+
+
+def __getattr__(name: str):
+    # `tasks.celery` is built on first use, once: the web process imports
+    # make_celery from here and must not build a second Flask app.
+    if name == "celery":
+        return _worker_celery()
+    raise AttributeError(name)

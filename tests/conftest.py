@@ -1,0 +1,155 @@
+"""Fixtures: real Redis, a real Celery worker, a real SMTP server, a live server.
+
+Environment:
+  TEST_REDIS_URL     use this Redis instead of a private embedded one
+  TEST_DATABASE_URL  run against this database (PostgreSQL, MySQL) instead of SQLite
+  TEST_BROKER_URL    use this broker (RabbitMQ) instead of Redis
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import redis
+from celery.contrib.testing.worker import start_worker
+from flask_migrate import upgrade
+from sqlalchemy import MetaData
+from werkzeug.serving import make_server
+
+from app import create_app
+from devtools import free_port, redis_server
+from exts import db
+from tests.mailbox import start_mailbox
+
+APP_DB, BROKER_DB, RESULT_DB = 0, 1, 2
+
+
+@pytest.fixture(scope="session")
+def redis_base(tmp_path_factory) -> str:
+    """redis://host:port of a Redis only this test run uses."""
+    if os.environ.get("TEST_REDIS_URL"):
+        url = urlsplit(os.environ["TEST_REDIS_URL"])
+        yield f"{url.scheme}://{url.netloc}"
+        return
+    port = free_port()
+    process = redis_server.start(port, tmp_path_factory.mktemp("redis"))
+    yield f"redis://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture(scope="session")
+def mail_server():
+    controller, mailbox = start_mailbox(free_port())
+    yield controller, mailbox
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(mail_server):
+    _, box = mail_server
+    box.reset()
+    return box
+
+
+def _database_url(tmp_path_factory) -> str:
+    if os.environ.get("TEST_DATABASE_URL"):
+        return os.environ["TEST_DATABASE_URL"]
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+def _reset_schema(app) -> None:
+    """Drop whatever an earlier run left, then build the schema by migration."""
+    with app.app_context():
+        metadata = MetaData()
+        metadata.reflect(db.engine)
+        metadata.drop_all(db.engine)
+        upgrade(directory=str(Path(__file__).parent.parent / "migrations"))
+
+
+@pytest.fixture(scope="session")
+def app(redis_base, mail_server, tmp_path_factory):
+    controller, _ = mail_server
+    broker = os.environ.get("TEST_BROKER_URL") or f"{redis_base}/{BROKER_DB}"
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret-key",
+            "SQLALCHEMY_DATABASE_URI": _database_url(tmp_path_factory),
+            "REDIS_URL": f"{redis_base}/{APP_DB}",
+            "RATELIMIT_STORAGE_URI": f"{redis_base}/{APP_DB}",
+            "CACHE_REDIS_URL": f"{redis_base}/{APP_DB}",
+            "MAIL_SERVER": controller.hostname,
+            "MAIL_PORT": controller.port,
+            "MAIL_TIMEOUT": 5,
+            "ADMIN_EMAILS": ["admin@example.com"],
+            "CELERY": {"broker_url": broker, "result_backend": f"{redis_base}/{RESULT_DB}"},
+        }
+    )
+    _reset_schema(app)
+    return app
+
+
+@pytest.fixture(scope="session")
+def celery_app(app):
+    return app.extensions["celery"]
+
+
+@pytest.fixture(scope="session")
+def worker(celery_app):
+    """A real Celery worker consuming from the real broker, in this process."""
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def clean_state(request):
+    """Each test starts with empty app data in Redis and the database."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app = request.getfixturevalue("app")
+    redis.Redis.from_url(app.config["REDIS_URL"]).flushdb()
+    with app.app_context():
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+        db.session.commit()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """The app over real HTTP, for browsers and concurrent clients."""
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture
+def app_redis(app) -> redis.Redis:
+    return redis.Redis.from_url(app.config["REDIS_URL"], decode_responses=True)
+
+
+@pytest.fixture
+def login_as(client, mailbox, worker):
+    """Log ``client`` in the way a user does: ask for a code, read the mail, send it."""
+
+    def login(address: str):
+        response = client.post("/api/codes", json={"channel": "email", "target": address})
+        assert response.status_code == 202, response.json
+        code = mailbox.last_code_for(address)
+        response = client.post("/api/login", json={"target": address, "code": code})
+        assert response.status_code == 200, response.json
+        return response.json["user"]
+
+    return login

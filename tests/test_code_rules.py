@@ -1,0 +1,177 @@
+"""The rules of verification codes, against a real Redis with a clock we control."""
+
+import pytest
+
+from blueprints.auth.service import (
+    CodeRules,
+    CodeStore,
+    InvalidTarget,
+    SendRefused,
+    normalize_email,
+    normalize_phone,
+    seal,
+    unseal,
+)
+
+TARGET = "user@example.com"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def store(app_redis, clock):
+    return CodeStore(app_redis, "secret", CodeRules(), clock=clock)
+
+
+def issue(store, clock, target=TARGET, channel="email"):
+    issued = store.issue(channel, target, "login")
+    clock.advance(61)  # past the resend cooldown, so the next issue is allowed
+    return issued.code
+
+
+def test_a_code_is_six_digits_and_works_once(store, clock):
+    code = issue(store, clock)
+    assert len(code) == 6 and code.isdigit()
+    assert store.check(TARGET, "login", code)
+    assert not store.check(TARGET, "login", code)
+
+
+def test_a_code_expires_after_five_minutes(store, clock):
+    code = store.issue("email", TARGET, "login").code
+    clock.advance(299)
+    assert store.check(TARGET, "login", code)
+
+    code = issue(store, clock)
+    clock.advance(300 - 61)
+    assert not store.check(TARGET, "login", code)
+
+
+def test_a_new_code_replaces_the_old_one(store, clock):
+    old = issue(store, clock)
+    new = issue(store, clock)
+    assert old != new or pytest.skip("the two random codes happened to be equal")
+    assert not store.check(TARGET, "login", old)
+    assert store.check(TARGET, "login", new)
+
+
+def test_five_wrong_tries_burn_the_code(store, clock):
+    code = issue(store, clock)
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    for _ in range(4):
+        assert not store.check(TARGET, "login", wrong)
+    assert store.check(TARGET, "login", code), "four wrong tries leave the code usable"
+
+    code = issue(store, clock)
+    for _ in range(5):
+        assert not store.check(TARGET, "login", wrong)
+    assert not store.check(TARGET, "login", code), "the fifth wrong try burns it"
+
+
+def test_codes_are_kept_only_as_a_keyed_hash(store, clock, app_redis):
+    code = issue(store, clock)
+    dump = {key: app_redis.dump(key) for key in app_redis.keys("*")}
+    assert all(code.encode() not in value for value in dump.values())
+
+
+def test_resend_waits_for_the_cooldown(store, clock):
+    store.issue("email", TARGET, "login")
+    clock.advance(20)
+    with pytest.raises(SendRefused) as refused:
+        store.issue("email", TARGET, "login")
+    assert (refused.value.reason, refused.value.retry_after) == ("cooldown", 40)
+    clock.advance(40)
+    store.issue("email", TARGET, "login")
+
+
+def test_at_most_five_codes_an_hour(store, clock):
+    for _ in range(5):
+        issue(store, clock)
+    with pytest.raises(SendRefused) as refused:
+        store.issue("email", TARGET, "login")
+    assert refused.value.reason == "hourly_limit"
+    assert 0 < refused.value.retry_after <= 3600 - 5 * 61 + 61
+    clock.advance(refused.value.retry_after)
+    store.issue("email", TARGET, "login")
+
+
+def test_at_most_ten_codes_a_day(store, clock):
+    for _ in range(10):
+        issue(store, clock)
+        clock.advance(15 * 60)
+    with pytest.raises(SendRefused) as refused:
+        store.issue("email", TARGET, "login")
+    assert refused.value.reason == "daily_limit"
+    clock.advance(refused.value.retry_after)
+    store.issue("email", TARGET, "login")
+
+
+def test_caps_are_per_target(store, clock):
+    for _ in range(5):
+        issue(store, clock)
+    store.issue("email", "other@example.com", "login")
+
+
+def test_the_sms_budget_stops_a_flood_of_distinct_numbers(app_redis, clock):
+    store = CodeStore(app_redis, "secret", CodeRules(sms_daily_budget=3), clock=clock)
+    for number in range(3):
+        store.issue("sms", f"+861380013800{number}", "login")
+    with pytest.raises(SendRefused) as refused:
+        store.issue("sms", "+8613800138009", "login")
+    assert refused.value.reason == "budget_exhausted"
+    store.issue("email", TARGET, "login")  # mail costs nothing and goes on
+
+
+def test_withdraw_undoes_an_issue_that_could_not_be_queued(store, clock):
+    issued = store.issue("email", TARGET, "login")
+    store.withdraw(TARGET, "login", issued)
+    store.issue("email", TARGET, "login")  # no cooldown owed
+    assert not store.check(TARGET, "login", issued.code)
+
+
+def test_sealed_codes_open_only_with_the_key_and_in_time():
+    sealed = seal("key", "123456")
+    assert "123456" not in sealed
+    assert unseal("key", sealed, max_age=300) == "123456"
+    assert unseal("other key", sealed, max_age=300) is None
+    tampered = sealed[:20] + ("A" if sealed[20] != "A" else "B") + sealed[21:]
+    assert unseal("key", tampered, max_age=300) is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("13800138000", "+8613800138000"),
+        ("138 0013 8000", "+8613800138000"),
+        ("+86 138-0013-8000", "+8613800138000"),
+        ("+1 650 253 0000", "+16502530000"),
+    ],
+)
+def test_phone_numbers_are_stored_in_e164(raw, expected):
+    assert normalize_phone(raw, "CN") == expected
+
+
+@pytest.mark.parametrize("raw", ["123", "abc", "+86 138", "1" * 30])
+def test_invalid_phone_numbers_are_refused(raw):
+    with pytest.raises(InvalidTarget):
+        normalize_phone(raw, "CN")
+
+
+def test_emails_are_normalized_and_validated():
+    assert normalize_email(" User@Example.COM ".strip()) == "user@example.com"
+    for raw in ["user", "user@", "@example.com", "a b@example.com"]:
+        with pytest.raises(InvalidTarget):
+            normalize_email(raw)

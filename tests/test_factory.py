@@ -1,0 +1,45 @@
+"""The factory and the Celery integration: a real worker runs in the app context."""
+
+from celery import shared_task
+from flask import current_app
+from flask_mail import Message
+from sqlalchemy import func, select
+
+from app import create_app
+from exts import db, mail
+from models import User
+
+
+@shared_task(name="tests.context_probe", ignore_result=False)
+def context_probe(address: str) -> dict:
+    """What a task can reach: the app, the database session and Flask-Mail."""
+    mail.send(Message("probe", recipients=[address], body="sent from a worker"))
+    return {
+        "app": current_app.name,
+        "testing": current_app.testing,
+        "users": db.session.scalar(select(func.count()).select_from(User)),
+    }
+
+
+def test_factory_without_overrides_is_not_testing():
+    assert not create_app().testing
+
+
+def test_celery_is_configured_from_the_flask_config(app, celery_app):
+    assert app.extensions["celery"] is celery_app
+    assert celery_app.conf.task_serializer == "json"
+    assert celery_app.conf.accept_content == ["json"]
+    assert celery_app.conf.timezone == "Asia/Shanghai"
+    assert celery_app.conf.enable_utc
+    assert celery_app.conf.broker_url == app.config["CELERY"]["broker_url"]
+
+
+def test_a_task_in_a_real_worker_sees_app_database_and_mail(app, worker, mailbox):
+    with app.app_context():
+        db.session.add(User(email="someone@example.com"))
+        db.session.commit()
+
+    result = context_probe.delay("probe@example.com").get(timeout=20)
+
+    assert result == {"app": app.name, "testing": True, "users": 1}
+    assert mailbox.wait_for("probe@example.com")["Subject"] == "probe"
