@@ -96,7 +96,11 @@ def app(redis_base, mail_server, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def celery_app(app):
-    return app.extensions["celery"]
+    celery_app = app.extensions["celery"]
+    yield celery_app
+    # Stop listening for results before the test Redis goes away, or the
+    # listener spends its reconnect retries on a server that is gone.
+    celery_app.backend.result_consumer.stop()
 
 
 @pytest.fixture(scope="session")
@@ -145,9 +149,10 @@ def login_as(client, mailbox, worker):
     """Log ``client`` in the way a user does: ask for a code, read the mail, send it."""
 
     def login(address: str):
+        mark = mailbox.mark()
         response = client.post("/api/codes", json={"channel": "email", "target": address})
         assert response.status_code == 202, response.json
-        code = mailbox.last_code_for(address)
+        code = mailbox.last_code_for(address, since=mark)
         response = client.post("/api/login", json={"target": address, "code": code})
         assert response.status_code == 200, response.json
         return response.json["user"]

@@ -47,11 +47,16 @@ class Mailbox:
         with self._lock:
             self._failures = [reply] * count
 
-    def wait_for(self, address: str, timeout: float = 15) -> Message:
+    def mark(self) -> int:
+        """A point in the mail stream: ``wait_for(..., since=mark)`` skips older mail."""
+        with self._lock:
+            return len(self.messages)
+
+    def wait_for(self, address: str, timeout: float = 15, since: int = 0) -> Message:
         deadline = time.monotonic() + timeout
         with self._lock:
             while True:
-                for message in reversed(self.messages):
+                for message in reversed(self.messages[since:]):
                     if address in message["X-Rcpt-To"]:
                         return message
                 left = deadline - time.monotonic()
@@ -59,9 +64,9 @@ class Mailbox:
                     raise AssertionError(f"no mail for {address} within {timeout} s")
                 self._arrived.wait(left)
 
-    def last_code_for(self, address: str, timeout: float = 15) -> str:
+    def last_code_for(self, address: str, timeout: float = 15, since: int = 0) -> str:
         """The six-digit code in the newest mail to ``address``."""
-        message = self.wait_for(address, timeout)
+        message = self.wait_for(address, timeout, since)
         return re.search(r"\b(\d{6})\b", text_part(message)).group(1)
 
 

@@ -1,11 +1,16 @@
 """The factory and the Celery integration: a real worker runs in the app context."""
 
+import os
+import subprocess
+import sys
+
+import pytest
 from celery import shared_task
 from flask import current_app
 from flask_mail import Message
 from sqlalchemy import func, select
 
-from app import create_app
+from config import ROOT
 from exts import db, mail
 from models import User
 
@@ -22,7 +27,10 @@ def context_probe(address: str) -> dict:
 
 
 def test_factory_without_overrides_is_not_testing():
-    assert not create_app().testing
+    # In a fresh interpreter: extensions such as the limiter keep per-process state.
+    check = "from app import create_app; app = create_app(); assert not app.testing and not app.debug"
+    env = {k: v for k, v in os.environ.items() if k != "FLASK_DEBUG"}
+    subprocess.run([sys.executable, "-c", check], check=True, env=env, cwd=ROOT)
 
 
 def test_celery_is_configured_from_the_flask_config(app, celery_app):
@@ -34,6 +42,7 @@ def test_celery_is_configured_from_the_flask_config(app, celery_app):
     assert celery_app.conf.broker_url == app.config["CELERY"]["broker_url"]
 
 
+@pytest.mark.integration
 def test_a_task_in_a_real_worker_sees_app_database_and_mail(app, worker, mailbox):
     with app.app_context():
         db.session.add(User(email="someone@example.com"))

@@ -1,0 +1,162 @@
+"""Code login end to end: a real worker mails a real code through SMTP."""
+
+import time
+
+import pytest
+from celery.signals import before_task_publish
+
+from blueprints.auth.service import login_user_for
+from tests.mailbox import text_part
+
+pytestmark = pytest.mark.integration
+
+
+def request_code(client, target, channel="email"):
+    return client.post("/api/codes", json={"channel": channel, "target": target, "purpose": "login"})
+
+
+def states_until_ready(client, task_id, timeout=40) -> list[str]:
+    """Every state the task API reports, polled until the task is done."""
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(f"/api/tasks/{task_id}").json
+        if not seen or seen[-1] != body["state"]:
+            seen.append(body["state"])
+        if body["ready"]:
+            return seen
+        time.sleep(0.05)
+    raise AssertionError(f"task not done in {timeout} s: {seen}")
+
+
+def test_a_user_logs_in_with_the_code_from_the_mail(client, worker, mailbox):
+    response = request_code(client, "New.User@Example.com")
+    assert response.status_code == 202
+    assert response.json["resend_after"] == 60
+
+    mail = mailbox.wait_for("new.user@example.com")
+    assert "5 minutes" in mail["Subject"]
+    assert "5 minutes" in text_part(mail)
+    assert {part.get_content_type() for part in mail.walk()} >= {"text/plain", "text/html"}
+    code = mailbox.last_code_for("new.user@example.com")
+
+    response = client.post("/api/login", json={"target": "new.user@example.com", "code": code})
+    assert response.status_code == 200
+    assert response.json["user"]["email"] == "new.user@example.com"
+    assert client.get("/api/me").json["user"]["email"] == "new.user@example.com"
+
+
+def test_the_first_login_creates_the_account_and_later_ones_reuse_it(app, login_as):
+    user = login_as("repeat@example.com")
+    with app.app_context():
+        assert login_user_for("repeat@example.com").id == user["id"]
+        assert login_user_for("+8613800138000").id != user["id"]
+
+
+def test_a_code_works_only_once(client, worker, mailbox):
+    request_code(client, "once@example.com")
+    code = mailbox.last_code_for("once@example.com")
+    assert client.post("/api/login", json={"target": "once@example.com", "code": code}).status_code == 200
+    again = client.application.test_client().post(
+        "/api/login", json={"target": "once@example.com", "code": code}
+    )
+    assert again.status_code == 400
+    assert again.json["error"]["code"] == "invalid_code"
+
+
+def test_wrong_expired_and_used_codes_get_one_generic_error(client, worker, mailbox):
+    request_code(client, "generic@example.com")
+    code = mailbox.last_code_for("generic@example.com")
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    answers = {
+        client.post("/api/login", json={"target": "generic@example.com", "code": wrong}).data,
+        client.post("/api/login", json={"target": "never-asked@example.com", "code": code}).data,
+    }
+    assert len(answers) == 1
+
+
+def test_login_rotates_the_session_and_sets_safe_cookie_flags(client, worker, mailbox):
+    request_code(client, "cookie@example.com")  # the anonymous session now has an owner id
+    before = client.get_cookie("session").value
+    code = mailbox.last_code_for("cookie@example.com")
+    response = client.post("/api/login", json={"target": "cookie@example.com", "code": code})
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert client.get_cookie("session").value != before
+
+    assert client.post("/api/logout", json={}).status_code == 204
+    assert client.get("/api/me").status_code == 401
+
+
+def test_the_answer_does_not_tell_whether_an_account_exists(client, login_as, app):
+    login_as("known@example.com")
+    client.post("/api/logout", json={})
+    known = request_code(app.test_client(), "other-known@example.com")
+    unknown = request_code(app.test_client(), "unknown@example.com")
+    registered = request_code(app.test_client(), "known@example.com")
+    assert unknown.status_code == known.status_code == 202, (known.json, unknown.json)
+    # known@example.com is still in its resend cooldown from the login above:
+    # the answer is the cooldown's, exactly as for any target just mailed.
+    assert registered.status_code == 429
+    assert set(known.json) == set(unknown.json) == {"task_id", "resend_after"}
+
+
+def test_resend_within_the_cooldown_gets_429_with_retry_after(client, worker):
+    assert request_code(client, "wait@example.com").status_code == 202
+    response = request_code(client, "wait@example.com")
+    assert response.status_code == 429
+    assert response.json["error"]["code"] == "cooldown"
+    assert 55 <= int(response.headers["Retry-After"]) <= 60
+
+
+def test_one_client_ip_is_limited_across_many_targets(client, worker):
+    statuses = [request_code(client, f"user{n}@example.com").status_code for n in range(7)]
+    assert statuses[:5] == [202] * 5
+    assert statuses[5] == 429
+    response = request_code(client, "user99@example.com")
+    assert response.json["error"]["code"] == "rate_limited"
+    assert int(response.headers["Retry-After"]) > 0
+
+
+def test_the_code_is_not_in_the_task_message(client, worker, mailbox):
+    published = []
+
+    def capture(body=None, **kwargs):
+        published.append(repr(body))
+
+    before_task_publish.connect(capture, weak=False)
+    try:
+        request_code(client, "sealed@example.com")
+    finally:
+        before_task_publish.disconnect(capture)
+    code = mailbox.last_code_for("sealed@example.com")
+    assert published and all(code not in message for message in published)
+
+
+def test_task_status_is_only_for_the_session_that_queued_it(client, app, worker, mailbox):
+    task_id = request_code(client, "owner@example.com").json["task_id"]
+    assert states_until_ready(client, task_id)[-1] == "SUCCESS"
+    body = client.get(f"/api/tasks/{task_id}").json
+    assert body["result"] == {"channel": "email", "to": "o***@example.com"}
+    assert app.test_client().get(f"/api/tasks/{task_id}").status_code == 404
+
+
+def test_a_flaky_smtp_server_shows_retry_then_success(client, worker, mailbox):
+    mailbox.fail_next(2, "421 4.3.0 Try again later")
+    task_id = request_code(client, "flaky@example.com").json["task_id"]
+    states = states_until_ready(client, task_id)
+    assert "RETRY" in states
+    assert states[-1] == "SUCCESS"
+    assert mailbox.attempts == 3
+    mailbox.last_code_for("flaky@example.com")
+
+
+def test_a_permanent_smtp_failure_fails_without_retries(client, worker, mailbox):
+    mailbox.fail_next(1, "550 5.1.1 No such mailbox")
+    task_id = request_code(client, "gone@example.com").json["task_id"]
+    states = states_until_ready(client, task_id)
+    assert "RETRY" not in states
+    assert states[-1] == "FAILURE"
+    body = client.get(f"/api/tasks/{task_id}").json
+    assert "550" in body["error"]
+    assert mailbox.attempts == 1
