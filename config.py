@@ -58,8 +58,7 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
         "SECRET_KEY": env.get("SECRET_KEY") or instance_secret_key(),
         "DEBUG": _bool(env.get("FLASK_DEBUG")),
         "TIMEZONE": env.get("TIMEZONE") or "Asia/Shanghai",
-        "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL")
-        or f"sqlite:///{INSTANCE / 'app.db'}",
+        "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL") or f"sqlite:///{INSTANCE / 'app.db'}",
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": redis_url,
         "ADMIN_EMAILS": [e.lower() for e in _list(env.get("ADMIN_EMAILS"))],

@@ -1,7 +1,7 @@
 """The Celery factory and the worker's entry point.
 
-    celery -A tasks.celery worker --pool=solo --loglevel=info
-    celery -A tasks.celery beat --loglevel=info
+celery -A tasks.celery worker --pool=solo --loglevel=info
+celery -A tasks.celery beat --loglevel=info
 """
 
 from __future__ import annotations

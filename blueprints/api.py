@@ -42,7 +42,9 @@ def error_response(status: int, code: str, message: str, retry_after: int | None
 def json_body() -> dict[str, Any]:
     """The request's JSON object, or a 400 that says what is wrong with it."""
     if not request.is_json:
-        raise ApiError(400, "invalid_json", "Send a JSON object with Content-Type: application/json.")
+        raise ApiError(
+            400, "invalid_json", "Send a JSON object with Content-Type: application/json."
+        )
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", "The body must be a JSON object.")
@@ -92,7 +94,9 @@ def register_error_handlers(app: Flask) -> None:
     def handle_http_error(error: HTTPException):
         if not _is_api_request():
             return error
-        return error_response(error.code or 500, _snake(error.name), error.description or error.name)
+        return error_response(
+            error.code or 500, _snake(error.name), error.description or error.name
+        )
 
     @app.errorhandler(redis.RedisError)
     def handle_redis_down(error: redis.RedisError):

@@ -41,7 +41,7 @@ def start(port: int, data_dir: Path, persist: bool = False) -> subprocess.Popen:
         except redis.ConnectionError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                raise RuntimeError(f"embedded redis-server did not start on port {port}")
+                raise RuntimeError(f"embedded redis-server did not start on port {port}") from None
             time.sleep(0.05)
 
 

@@ -1,6 +1,6 @@
 """Column types shared by the models."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated
 
 from sqlalchemy import DateTime
@@ -11,4 +11,4 @@ UTCDateTime = Annotated[datetime, mapped_column(DateTime(timezone=True))]
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

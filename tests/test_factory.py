@@ -28,7 +28,9 @@ def context_probe(address: str) -> dict:
 
 def test_factory_without_overrides_is_not_testing():
     # In a fresh interpreter: extensions such as the limiter keep per-process state.
-    check = "from app import create_app; app = create_app(); assert not app.testing and not app.debug"
+    check = (
+        "from app import create_app; app = create_app(); assert not app.testing and not app.debug"
+    )
     env = {k: v for k, v in os.environ.items() if k != "FLASK_DEBUG"}
     subprocess.run([sys.executable, "-c", check], check=True, env=env, cwd=ROOT)
 

@@ -12,7 +12,9 @@ pytestmark = pytest.mark.integration
 
 
 def request_code(client, target, channel="email"):
-    return client.post("/api/codes", json={"channel": channel, "target": target, "purpose": "login"})
+    return client.post(
+        "/api/codes", json={"channel": channel, "target": target, "purpose": "login"}
+    )
 
 
 def states_until_ready(client, task_id, timeout=40) -> list[str]:
@@ -56,7 +58,10 @@ def test_the_first_login_creates_the_account_and_later_ones_reuse_it(app, login_
 def test_a_code_works_only_once(client, worker, mailbox):
     request_code(client, "once@example.com")
     code = mailbox.last_code_for("once@example.com")
-    assert client.post("/api/login", json={"target": "once@example.com", "code": code}).status_code == 200
+    assert (
+        client.post("/api/login", json={"target": "once@example.com", "code": code}).status_code
+        == 200
+    )
     again = client.application.test_client().post(
         "/api/login", json={"target": "once@example.com", "code": code}
     )

@@ -11,10 +11,11 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Literal
 
 import phonenumbers
 import redis as redis_lib
@@ -115,7 +116,7 @@ def _keys(purpose: str, target: str) -> tuple[str, str]:
 
 
 def _budget_key(channel: Channel, now: float) -> str:
-    day = datetime.fromtimestamp(now, timezone.utc).strftime("%Y%m%d")
+    day = datetime.fromtimestamp(now, UTC).strftime("%Y%m%d")
     return f"auth:v1:budget:{channel}:{day}"
 
 
@@ -153,8 +154,16 @@ class CodeStore:
         budget = rules.sms_daily_budget if channel == "sms" else 0
         verdict, seconds = self._issue(
             keys=[*_keys(purpose, target), _budget_key(channel, now)],
-            args=[now, self.digest(purpose, target, code), rules.ttl, rules.cooldown,
-                  rules.per_hour, rules.per_day, budget, nonce],
+            args=[
+                now,
+                self.digest(purpose, target, code),
+                rules.ttl,
+                rules.cooldown,
+                rules.per_hour,
+                rules.per_day,
+                budget,
+                nonce,
+            ],
         )
         if verdict != "ok":
             raise SendRefused(verdict, int(seconds))
@@ -210,6 +219,6 @@ def login_user_for(target: str) -> User:
             # Two first logins at once: the other request created it.
             db.session.rollback()
             user = db.session.scalars(select(User).where(column == target)).one()
-    user.last_login_at = datetime.now(timezone.utc)
+    user.last_login_at = datetime.now(UTC)
     db.session.commit()
     return user

@@ -97,7 +97,11 @@ class AliyunSms:
     """Aliyun SMS (Dysmsapi 2017-05-25). Extra: ``pip install .[aliyun]``."""
 
     name = "aliyun"
-    PERMANENT = ("isv.MOBILE_NUMBER_ILLEGAL", "isv.MOBILE_COUNT_OVER_LIMIT", "isv.BLACK_KEY_CONTROL_LIMIT")
+    PERMANENT = (
+        "isv.MOBILE_NUMBER_ILLEGAL",
+        "isv.MOBILE_COUNT_OVER_LIMIT",
+        "isv.BLACK_KEY_CONTROL_LIMIT",
+    )
 
     def send_code(self, phone: str, code: str) -> None:
         from alibabacloud_dysmsapi20170525 import models

@@ -90,7 +90,9 @@ def request_code():
         result = SEND_TASKS[channel].delay(target, sealed, purpose)
     except OperationalError:
         store.withdraw(target, purpose, issued)
-        raise ApiError(503, "queue_unavailable", "Sending is unavailable; try again shortly.") from None
+        raise ApiError(
+            503, "queue_unavailable", "Sending is unavailable; try again shortly."
+        ) from None
     remember_task(result.id)
     return jsonify(task_id=result.id, resend_after=issued.resend_after), 202
 
@@ -106,7 +108,9 @@ def login():
     target = _target(raw_target, channel_of(raw_target))
     if not code_store().check(target, "login", code):
         raise ApiError(
-            400, "invalid_code", "This code is wrong, expired or used. Check it or ask for a new one."
+            400,
+            "invalid_code",
+            "This code is wrong, expired or used. Check it or ask for a new one.",
         )
     user = login_user_for(target)
     session.clear()  # a fresh session: nothing from before the login carries over
