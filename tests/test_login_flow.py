@@ -1,34 +1,13 @@
 """Code login end to end: a real worker mails a real code through SMTP."""
 
-import time
-
 import pytest
 from celery.signals import before_task_publish
 
 from blueprints.auth.service import login_user_for
+from tests.helpers import follow_task, request_code
 from tests.mailbox import text_part
 
 pytestmark = pytest.mark.integration
-
-
-def request_code(client, target, channel="email"):
-    return client.post(
-        "/api/codes", json={"channel": channel, "target": target, "purpose": "login"}
-    )
-
-
-def states_until_ready(client, task_id, timeout=40) -> list[str]:
-    """Every state the task API reports, polled until the task is done."""
-    seen: list[str] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = client.get(f"/api/tasks/{task_id}").json
-        if not seen or seen[-1] != body["state"]:
-            seen.append(body["state"])
-        if body["ready"]:
-            return seen
-        time.sleep(0.05)
-    raise AssertionError(f"task not done in {timeout} s: {seen}")
 
 
 def test_a_user_logs_in_with_the_code_from_the_mail(client, worker, mailbox):
@@ -140,8 +119,8 @@ def test_the_code_is_not_in_the_task_message(client, worker, mailbox):
 
 def test_task_status_is_only_for_the_session_that_queued_it(client, app, worker, mailbox):
     task_id = request_code(client, "owner@example.com").json["task_id"]
-    assert states_until_ready(client, task_id)[-1] == "SUCCESS"
-    body = client.get(f"/api/tasks/{task_id}").json
+    states, body = follow_task(client, task_id)
+    assert states[-1] == "SUCCESS"
     assert body["result"] == {"channel": "email", "to": "o***@example.com"}
     assert app.test_client().get(f"/api/tasks/{task_id}").status_code == 404
 
@@ -149,7 +128,7 @@ def test_task_status_is_only_for_the_session_that_queued_it(client, app, worker,
 def test_a_flaky_smtp_server_shows_retry_then_success(client, worker, mailbox):
     mailbox.fail_next(2, "421 4.3.0 Try again later")
     task_id = request_code(client, "flaky@example.com").json["task_id"]
-    states = states_until_ready(client, task_id)
+    states, _ = follow_task(client, task_id)
     assert "RETRY" in states
     assert states[-1] == "SUCCESS"
     assert mailbox.attempts == 3
@@ -159,9 +138,8 @@ def test_a_flaky_smtp_server_shows_retry_then_success(client, worker, mailbox):
 def test_a_permanent_smtp_failure_fails_without_retries(client, worker, mailbox):
     mailbox.fail_next(1, "550 5.1.1 No such mailbox")
     task_id = request_code(client, "gone@example.com").json["task_id"]
-    states = states_until_ready(client, task_id)
+    states, body = follow_task(client, task_id)
     assert "RETRY" not in states
     assert states[-1] == "FAILURE"
-    body = client.get(f"/api/tasks/{task_id}").json
     assert "550" in body["error"]
     assert mailbox.attempts == 1

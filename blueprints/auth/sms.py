@@ -108,6 +108,7 @@ class AliyunSms:
         from alibabacloud_dysmsapi20170525.client import Client
         from alibabacloud_tea_openapi import models as openapi
         from alibabacloud_tea_util import models as util
+        from Tea.exceptions import TeaException
 
         config = current_app.config
         endpoint = config["ALIYUN_SMS_ENDPOINT"]
@@ -133,9 +134,10 @@ class AliyunSms:
         )
         try:
             response = client.send_sms_with_options(request, runtime)
-        except Exception as error:  # the Tea SDK wraps network and HTTP errors alike
-            code_name = getattr(error, "code", None) or error.__class__.__name__
-            raise self._error(str(code_name), getattr(error, "message", "") or "") from None
+        except TeaException as error:  # HTTP errors, and network ones as Unretryable
+            raise self._error(
+                str(error.code or error.__class__.__name__), error.message or ""
+            ) from None
         body = response.body
         if body.code != "OK":
             raise self._error(body.code or "", body.message or "")

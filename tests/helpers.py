@@ -1,0 +1,24 @@
+"""Small helpers that read like what a user or client does."""
+
+from __future__ import annotations
+
+import time
+
+
+def request_code(client, target: str, channel: str = "email"):
+    body = {"channel": channel, "target": target, "purpose": "login"}
+    return client.post("/api/codes", json=body)
+
+
+def follow_task(client, task_id: str, timeout: float = 40) -> tuple[list[str], dict]:
+    """Poll the task API until the task is done: the states seen, and the last answer."""
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(f"/api/tasks/{task_id}").json
+        if not seen or seen[-1] != body["state"]:
+            seen.append(body["state"])
+        if body["ready"]:
+            return seen, body
+        time.sleep(0.05)
+    raise AssertionError(f"task not done in {timeout} s: {seen}")
