@@ -78,6 +78,8 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
         "MAIL_DEFAULT_SENDER": mail_sender,
         # Flask-Mail would suppress mail under TESTING; the tests read real mail.
         "MAIL_SUPPRESS_SEND": _bool(env.get("MAIL_SUPPRESS_SEND")),
+        # smtplib's debug output would print every message, codes included.
+        "MAIL_DEBUG": False,
         "MAIL_TIMEOUT": float(env.get("MAIL_TIMEOUT") or 10),
         # SMS: providers are tried in this order; the next one takes over on failure.
         "SMS_PROVIDERS": _list(env.get("SMS_PROVIDER") or "console"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import cache
 
 from celery import Celery, Task
+from celery.signals import worker_process_init
 from flask import Flask
 
 
@@ -28,6 +29,15 @@ def make_celery(app: Flask) -> Celery:
     celery_app.config_from_object(app.config["CELERY"])
     celery_app.set_default()
     app.extensions["celery"] = celery_app
+
+    @worker_process_init.connect(weak=False)
+    def drop_inherited_connections(**kwargs) -> None:
+        # A prefork child must not reuse the database sockets of its parent.
+        from exts import db
+
+        with app.app_context():
+            db.engine.dispose(close=False)
+
     return celery_app
 
 

@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 import pytest
-from celery import shared_task
+from celery import Celery, shared_task
 from flask import current_app
 from flask_mail import Message
 from sqlalchemy import func, select
@@ -54,3 +54,34 @@ def test_a_task_in_a_real_worker_sees_app_database_and_mail(app, worker, mailbox
 
     assert result == {"app": app.name, "testing": True, "users": 1}
     assert mailbox.wait_for("probe@example.com")["Subject"] == "probe"
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("pool", ["solo", "prefork"])
+def test_the_worker_command_runs_tasks(app, redis_base, mailbox, pool, tmp_path):
+    """`celery -A tasks.celery worker` as an operator starts it, with either pool."""
+    broker = f"{redis_base}/3"  # its own queue: the in-process worker must not take the task
+    env = {
+        **os.environ,
+        "REDIS_URL": app.config["REDIS_URL"],
+        "CELERY_BROKER_URL": broker,
+        "CELERY_RESULT_BACKEND": app.config["CELERY"]["result_backend"],
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "MAIL_SERVER": app.config["MAIL_SERVER"],
+        "MAIL_PORT": str(app.config["MAIL_PORT"]),
+        "SECRET_KEY": app.config["SECRET_KEY"],
+    }
+    command = [
+        sys.executable, "-m", "celery", "-A", "tasks.celery", "worker",
+        f"--pool={pool}", "--concurrency=2", "-I", "tests.test_factory", "--loglevel=warning",
+    ]  # fmt: skip
+    worker = subprocess.Popen(command, env=env, cwd=ROOT)
+    client = Celery(broker=broker, backend=env["CELERY_RESULT_BACKEND"])
+    try:
+        result = client.send_task("tests.context_probe", args=[f"{pool}@example.com"])
+        assert result.get(timeout=60)["app"] == app.name
+        assert mailbox.wait_for(f"{pool}@example.com")["Subject"] == "probe"
+    finally:
+        worker.terminate()
+        worker.wait(30)
+        client.close()
