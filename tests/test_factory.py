@@ -76,7 +76,7 @@ def test_the_worker_command_runs_tasks(app, redis_base, mailbox, pool, tmp_path)
         f"--pool={pool}", "--concurrency=2", "-I", "tests.test_factory", "--loglevel=warning",
     ]  # fmt: skip
     worker = subprocess.Popen(command, env=env, cwd=ROOT)
-    client = Celery(broker=broker, backend=env["CELERY_RESULT_BACKEND"])
+    client = Celery(broker=broker, backend=env["CELERY_RESULT_BACKEND"], set_as_current=False)
     try:
         result = client.send_task("tests.context_probe", args=[f"{pool}@example.com"])
         assert result.get(timeout=60)["app"] == app.name
