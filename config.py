@@ -132,5 +132,8 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
             "enable_utc": True,
             "broker_connection_retry_on_startup": True,
             "worker_hijack_root_logger": False,
+            "beat_schedule": {
+                "sweep-code-outbox": {"task": "auth.dispatch_code_sends", "schedule": 30.0},
+            },
         },
     }

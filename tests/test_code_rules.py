@@ -135,11 +135,35 @@ def test_the_sms_budget_stops_a_flood_of_distinct_numbers(app_redis, clock):
     store.issue("email", TARGET, "login")  # mail costs nothing and goes on
 
 
-def test_withdraw_undoes_an_issue_that_could_not_be_queued(store, clock):
+def test_each_issue_queues_one_sealed_send_and_asks_for_one_dispatcher(store, clock):
+    first = store.issue("email", TARGET, "login")
+    second = store.issue("email", "other@example.com", "login")
+    assert first.kick and not second.kick, "one dispatcher run serves both"
+
+    published: list[dict] = []
+    assert store.drain_outbox(published.append) == 2
+    assert [send["task_id"] for send in published] == [first.task_id, second.task_id]
+    assert published[0]["target"] == TARGET and published[0]["channel"] == "email"
+    assert unseal("secret", published[0]["sealed"], max_age=300) == first.code
+    assert first.code not in str(published)
+
+    assert store.drain_outbox(published.append) == 0, "each send is handed on once"
+    clock.advance(61)
+    assert store.issue("email", TARGET, "login").kick, "after a drain the next send asks again"
+
+
+def test_a_send_whose_dispatcher_died_is_handed_on_again(store, app_redis):
     issued = store.issue("email", TARGET, "login")
-    store.withdraw(TARGET, "login", issued)
-    store.issue("email", TARGET, "login")  # no cooldown owed
-    assert not store.check(TARGET, "login", issued.code)
+
+    def die(send):
+        raise ConnectionError("broker gone")
+
+    with pytest.raises(ConnectionError):
+        store.drain_outbox(die)
+    published: list[dict] = []
+    assert store.drain_outbox(published.append) == 0, "still claimed by the dead dispatcher"
+    assert store.drain_outbox(published.append, stale_after_ms=0) == 1, "a minute later"
+    assert published[0]["task_id"] == issued.task_id
 
 
 def test_sealed_codes_open_only_with_the_key_and_in_time():

@@ -50,7 +50,7 @@ def test_a_task_in_a_real_worker_sees_app_database_and_mail(app, worker, mailbox
         db.session.add(User(email="someone@example.com"))
         db.session.commit()
 
-    result = context_probe.delay("probe@example.com").get(timeout=20)
+    result = context_probe.delay("probe@example.com").get(timeout=20, disable_sync_subtasks=False)
 
     assert result == {"app": app.name, "testing": True, "users": 1}
     assert mailbox.wait_for("probe@example.com")["Subject"] == "probe"
@@ -79,7 +79,7 @@ def test_the_worker_command_runs_tasks(app, redis_base, mailbox, pool, tmp_path)
     client = Celery(broker=broker, backend=env["CELERY_RESULT_BACKEND"], set_as_current=False)
     try:
         result = client.send_task("tests.context_probe", args=[f"{pool}@example.com"])
-        assert result.get(timeout=60)["app"] == app.name
+        assert result.get(timeout=60, disable_sync_subtasks=False)["app"] == app.name
         assert mailbox.wait_for(f"{pool}@example.com")["Subject"] == "probe"
     finally:
         worker.terminate()

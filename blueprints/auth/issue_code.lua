@@ -1,9 +1,13 @@
 -- Issue a verification code, atomically: resend cooldown, per-target caps,
--- the daily spending budget, then store the code's digest.
+-- the daily spending budget, then store the code's digest and queue its send
+-- in the outbox, so a code is never stored without its send or the reverse.
 -- KEYS[1] code hash (digest, attempts, expires_at) for one target and purpose
 -- KEYS[2] the target's send log: a sorted set, one member per send, scored by time
 -- KEYS[3] the channel's spending counter for the day
--- ARGV: now, digest, ttl, cooldown, per_hour, per_day, budget (0: none), nonce
+-- KEYS[4] the outbox stream of sends waiting for a dispatcher
+-- KEYS[5] the flag "a dispatcher has been asked for", so only one request asks
+-- ARGV: now, digest, ttl, cooldown, per_hour, per_day, budget (0: none), nonce,
+--       task_id, channel, target, sealed code, purpose
 local now = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[3])
 local cooldown = tonumber(ARGV[4])
@@ -37,4 +41,7 @@ redis.call('EXPIRE', KEYS[2], 86400)
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'digest', ARGV[2], 'attempts', 0, 'expires_at', now + ttl)
 redis.call('EXPIRE', KEYS[1], ttl + 60)
-return {'ok', cooldown}
+redis.call('XADD', KEYS[4], '*', 'task_id', ARGV[9], 'channel', ARGV[10], 'target', ARGV[11],
+           'sealed', ARGV[12], 'purpose', ARGV[13])
+local kick = redis.call('SET', KEYS[5], '1', 'NX', 'EX', 10) and 1 or 0
+return {'ok', cooldown, kick}

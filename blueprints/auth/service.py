@@ -9,8 +9,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 import secrets
+import socket
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,10 +24,11 @@ import phonenumbers
 import redis as redis_lib
 from cryptography.fernet import Fernet, InvalidToken
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from exts import db
+from exts import db, redis
 from models import User
 
 Channel = Literal["email", "sms"]
@@ -108,7 +112,13 @@ class CodeRules:
 class IssuedCode:
     code: str
     resend_after: int
-    nonce: str
+    task_id: str  # of the send task, once a dispatcher creates it
+    kick: bool  # the outbox needs a dispatcher: this request must ask for one
+
+
+OUTBOX = "auth:v1:outbox"
+OUTBOX_KICKED = "auth:v1:outbox:kicked"
+OUTBOX_GROUP = "dispatchers"
 
 
 def _keys(purpose: str, target: str) -> tuple[str, str]:
@@ -142,18 +152,21 @@ class CodeStore:
         return hmac.new(self.secret, message, hashlib.sha256).hexdigest()
 
     def issue(self, channel: Channel, target: str, purpose: str) -> IssuedCode:
-        """A new code for ``target``, replacing any earlier one.
+        """A new code for ``target``, replacing any earlier one, and its send queued.
 
-        Raises SendRefused while the resend cooldown runs, when the target's
-        hourly or daily cap is reached, or when the day's SMS budget is spent.
+        The send waits in the outbox (with the code sealed) until a dispatcher
+        turns it into a send task with ``task_id``. Raises SendRefused while
+        the resend cooldown runs, when the target's hourly or daily cap is
+        reached, or when the day's SMS budget is spent.
         """
         code = f"{secrets.randbelow(10**CODE_LENGTH):0{CODE_LENGTH}d}"
         nonce = secrets.token_hex(8)
+        task_id = str(uuid.uuid4())
         now = self.clock()
         rules = self.rules
         budget = rules.sms_daily_budget if channel == "sms" else 0
-        verdict, seconds = self._issue(
-            keys=[*_keys(purpose, target), _budget_key(channel, now)],
+        verdict, seconds, *kick = self._issue(
+            keys=[*_keys(purpose, target), _budget_key(channel, now), OUTBOX, OUTBOX_KICKED],
             args=[
                 now,
                 self.digest(purpose, target, code),
@@ -163,17 +176,53 @@ class CodeStore:
                 rules.per_day,
                 budget,
                 nonce,
+                task_id,
+                channel,
+                target,
+                seal(self.secret.decode(), code),
+                purpose,
             ],
         )
         if verdict != "ok":
             raise SendRefused(verdict, int(seconds))
-        return IssuedCode(code=code, resend_after=int(seconds), nonce=nonce)
+        return IssuedCode(code, int(seconds), task_id, kick=kick == [1])
 
-    def withdraw(self, target: str, purpose: str, issued: IssuedCode) -> None:
-        """Undo an issue whose send could not be queued, so no cooldown is owed."""
-        code_key, sends_key = _keys(purpose, target)
-        self.redis.delete(code_key)
-        self.redis.zrem(sends_key, issued.nonce)
+    def drain_outbox(
+        self, publish: Callable[[dict], None], batch: int = 200, stale_after_ms: int = 60_000
+    ) -> int:
+        """Hand every queued send to ``publish``; how many were handed on.
+
+        Safe to run in several workers at once: a consumer group gives each
+        entry to one of them. An entry is deleted only after ``publish``
+        returned, so one whose dispatcher died is claimed again once idle for
+        ``stale_after_ms``; it may then be published twice, which mails the same code
+        twice under the same task id: harmless.
+        """
+        self.redis.delete(OUTBOX_KICKED)  # from now on a new send asks again
+        try:
+            self.redis.xgroup_create(OUTBOX, OUTBOX_GROUP, id="0", mkstream=True)
+        except redis_lib.ResponseError as error:
+            if "BUSYGROUP" not in str(error):
+                raise
+        consumer = f"{socket.gethostname()}:{os.getpid()}"
+        claimed = self.redis.xautoclaim(
+            OUTBOX, OUTBOX_GROUP, consumer, min_idle_time=stale_after_ms, count=batch
+        )
+        entries = claimed[1]
+        handed_on = 0
+        while True:
+            if not entries:
+                reply = self.redis.xreadgroup(OUTBOX_GROUP, consumer, {OUTBOX: ">"}, count=batch)
+                entries = reply[0][1] if reply else []
+                if not entries:
+                    return handed_on
+            for _, fields in entries:
+                if fields:  # None for an entry deleted while it was pending
+                    publish(fields)
+                    handed_on += 1
+            ids = [entry_id for entry_id, _ in entries]
+            self.redis.pipeline().xack(OUTBOX, OUTBOX_GROUP, *ids).xdel(OUTBOX, *ids).execute()
+            entries = []
 
     def check(self, target: str, purpose: str, code: str) -> bool:
         """True once for the right, unexpired code; the code is then used up.
@@ -186,6 +235,17 @@ class CodeStore:
             args=[self.clock(), self.digest(purpose, target, code), self.rules.max_attempts],
         )
         return verdict == "ok"
+
+
+def code_store() -> CodeStore:
+    """The app's code store, built once so its Lua scripts load once."""
+    extensions = current_app.extensions
+    if "code_store" not in extensions:
+        config = current_app.config
+        extensions["code_store"] = CodeStore(
+            redis.client, config["SECRET_KEY"], CodeRules.from_config(config)
+        )
+    return extensions["code_store"]
 
 
 def _fernet(secret_key: str) -> Fernet:

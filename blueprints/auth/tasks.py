@@ -16,7 +16,7 @@ from flask import current_app
 
 from blueprints.auth import mail, sms
 from blueprints.auth.errors import PermanentSendError, TransientSendError
-from blueprints.auth.service import mask, unseal
+from blueprints.auth.service import code_store, mask, unseal
 
 SEND_OPTIONS = dict(bind=True, ignore_result=False, max_retries=4)
 RETRY_BASE_DELAY = 2.0
@@ -60,3 +60,24 @@ def send_code_sms(self, target: str, sealed_code: str, purpose: str) -> dict:
     except TransientSendError as error:
         _retry_later(self, error)
     return {"channel": "sms", "to": mask(target), "provider": provider}
+
+
+SEND_TASKS = {"email": send_code_email, "sms": send_code_sms}
+
+
+@shared_task(name="auth.dispatch_code_sends")
+def dispatch_code_sends() -> int:
+    """Turn the sends waiting in the outbox into send tasks; how many.
+
+    A code request asks for this task only when no dispatcher is pending, so
+    under load one run publishes many sends and the web never waits on the
+    broker. Beat runs it every 30 s too, in case a request's ask was lost.
+    Idempotent: each send keeps the task id its request returned.
+    """
+
+    def publish(send: dict) -> None:
+        SEND_TASKS[send["channel"]].apply_async(
+            (send["target"], send["sealed"], send["purpose"]), task_id=send["task_id"]
+        )
+
+    return code_store().drain_outbox(publish)

@@ -1,0 +1,1 @@
+"""Benchmarks: ratios against a baseline measured on the same server in the same run."""

@@ -1,0 +1,6 @@
+"""`make bench`: run every benchmark; results go to bench/results/."""
+
+from bench import bench_codes
+
+if __name__ == "__main__":
+    bench_codes.main()
