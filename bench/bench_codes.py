@@ -68,8 +68,8 @@ def main() -> dict:
     )
     markdown = f"""# POST /api/codes under load
 
-`make bench` (or `.venv/bin/python -m bench.bench_codes`): gunicorn with 2 sync
-workers, wrk with 2 threads and {CONNECTIONS} connections, {SECONDS} s per run,
+`make bench` (or `.venv/bin/python -m bench.bench_codes`): gunicorn with
+2 × cores + 1 sync workers, wrk with 2 threads and {CONNECTIONS} connections, {SECONDS} s per run,
 every code request for a distinct e-mail address; the SMTP server takes 1.2 s
 per mail, one Celery worker (solo pool) sends them. Baseline: `GET /healthz` on
 the same server, alternated with the code runs.

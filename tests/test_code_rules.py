@@ -199,3 +199,12 @@ def test_emails_are_normalized_and_validated():
     for raw in ["user", "user@", "@example.com", "a b@example.com"]:
         with pytest.raises(InvalidTarget):
             normalize_email(raw)
+
+
+def test_one_drain_hands_on_at_most_its_limit(store, app_redis):
+    for n in range(5):
+        store.issue("email", f"user{n}@example.com", "login")
+    published: list[dict] = []
+    assert store.drain_outbox(published.append, limit=2, batch=2) == 2
+    assert store.drain_outbox(published.append, limit=10) == 3
+    assert len({send["task_id"] for send in published}) == 5

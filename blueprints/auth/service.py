@@ -188,9 +188,13 @@ class CodeStore:
         return IssuedCode(code, int(seconds), task_id, kick=kick == [1])
 
     def drain_outbox(
-        self, publish: Callable[[dict], None], batch: int = 200, stale_after_ms: int = 60_000
+        self,
+        publish: Callable[[dict], None],
+        limit: int = 1000,
+        batch: int = 200,
+        stale_after_ms: int = 60_000,
     ) -> int:
-        """Hand every queued send to ``publish``; how many were handed on.
+        """Hand queued sends to ``publish``, at most about ``limit``; how many.
 
         Safe to run in several workers at once: a consumer group gives each
         entry to one of them. An entry is deleted only after ``publish``
@@ -210,7 +214,7 @@ class CodeStore:
         )
         entries = claimed[1]
         handed_on = 0
-        while True:
+        while handed_on < limit:
             if not entries:
                 reply = self.redis.xreadgroup(OUTBOX_GROUP, consumer, {OUTBOX: ">"}, count=batch)
                 entries = reply[0][1] if reply else []
@@ -223,6 +227,7 @@ class CodeStore:
             ids = [entry_id for entry_id, _ in entries]
             self.redis.pipeline().xack(OUTBOX, OUTBOX_GROUP, *ids).xdel(OUTBOX, *ids).execute()
             entries = []
+        return handed_on
 
     def check(self, target: str, purpose: str, code: str) -> bool:
         """True once for the right, unexpired code; the code is then used up.

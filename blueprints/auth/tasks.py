@@ -65,6 +65,9 @@ def send_code_sms(self, target: str, sealed_code: str, purpose: str) -> dict:
 SEND_TASKS = {"email": send_code_email, "sms": send_code_sms}
 
 
+DISPATCH_LIMIT = 1000
+
+
 @shared_task(name="auth.dispatch_code_sends")
 def dispatch_code_sends() -> int:
     """Turn the sends waiting in the outbox into send tasks; how many.
@@ -72,6 +75,8 @@ def dispatch_code_sends() -> int:
     A code request asks for this task only when no dispatcher is pending, so
     under load one run publishes many sends and the web never waits on the
     broker. Beat runs it every 30 s too, in case a request's ask was lost.
+    One run publishes at most DISPATCH_LIMIT sends, then queues its successor,
+    so a busy outbox never keeps a worker from the sends themselves.
     Idempotent: each send keeps the task id its request returned.
     """
 
@@ -80,4 +85,7 @@ def dispatch_code_sends() -> int:
             (send["target"], send["sealed"], send["purpose"]), task_id=send["task_id"]
         )
 
-    return code_store().drain_outbox(publish)
+    handed_on = code_store().drain_outbox(publish, limit=DISPATCH_LIMIT)
+    if handed_on >= DISPATCH_LIMIT:
+        dispatch_code_sends.delay()
+    return handed_on
