@@ -84,4 +84,5 @@ def test_the_worker_command_runs_tasks(app, redis_base, mailbox, pool, tmp_path)
     finally:
         worker.terminate()
         worker.wait(30)
+        client.backend.result_consumer.stop()  # before the test Redis goes away
         client.close()
