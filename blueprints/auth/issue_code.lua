@@ -6,8 +6,9 @@
 -- KEYS[3] the channel's spending counter for the day
 -- KEYS[4] the outbox stream of sends waiting for a dispatcher
 -- KEYS[5] the flag "a dispatcher has been asked for", so only one request asks
+-- KEYS[6] the send task's owner record (see blueprints/jobs), written if ARGV[14] ~= ''
 -- ARGV: now, digest, ttl, cooldown, per_hour, per_day, budget (0: none), nonce,
---       task_id, channel, target, sealed code, purpose
+--       task_id, channel, target, sealed code, purpose, owner, owner ttl
 local now = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[3])
 local cooldown = tonumber(ARGV[4])
@@ -43,5 +44,8 @@ redis.call('HSET', KEYS[1], 'digest', ARGV[2], 'attempts', 0, 'expires_at', now 
 redis.call('EXPIRE', KEYS[1], ttl + 60)
 redis.call('XADD', KEYS[4], '*', 'task_id', ARGV[9], 'channel', ARGV[10], 'target', ARGV[11],
            'sealed', ARGV[12], 'purpose', ARGV[13])
+if ARGV[14] ~= '' then
+  redis.call('SET', KEYS[6], ARGV[14], 'EX', ARGV[15])
+end
 local kick = redis.call('SET', KEYS[5], '1', 'NX', 'EX', 10) and 1 or 0
 return {'ok', cooldown, kick}

@@ -151,22 +151,37 @@ class CodeStore:
         message = f"{purpose}:{target}:{code}".encode()
         return hmac.new(self.secret, message, hashlib.sha256).hexdigest()
 
-    def issue(self, channel: Channel, target: str, purpose: str) -> IssuedCode:
+    def issue(
+        self,
+        channel: Channel,
+        target: str,
+        purpose: str,
+        owner: Callable[[str], tuple[str, str, int]] | None = None,
+    ) -> IssuedCode:
         """A new code for ``target``, replacing any earlier one, and its send queued.
 
         The send waits in the outbox (with the code sealed) until a dispatcher
-        turns it into a send task with ``task_id``. Raises SendRefused while
+        turns it into a send task with ``task_id``. ``owner(task_id)`` gives
+        the (key, value, ttl) of the task's owner record, written in the same
+        call. Raises SendRefused while
         the resend cooldown runs, when the target's hourly or daily cap is
         reached, or when the day's SMS budget is spent.
         """
         code = f"{secrets.randbelow(10**CODE_LENGTH):0{CODE_LENGTH}d}"
         nonce = secrets.token_hex(8)
         task_id = str(uuid.uuid4())
+        owner_key, owner_value, owner_ttl = owner(task_id) if owner else ("", "", 0)
         now = self.clock()
         rules = self.rules
         budget = rules.sms_daily_budget if channel == "sms" else 0
         verdict, seconds, *kick = self._issue(
-            keys=[*_keys(purpose, target), _budget_key(channel, now), OUTBOX, OUTBOX_KICKED],
+            keys=[
+                *_keys(purpose, target),
+                _budget_key(channel, now),
+                OUTBOX,
+                OUTBOX_KICKED,
+                owner_key or "auth:v1:no-owner",
+            ],
             args=[
                 now,
                 self.digest(purpose, target, code),
@@ -181,6 +196,8 @@ class CodeStore:
                 target,
                 seal(self.secret.decode(), code),
                 purpose,
+                owner_value,
+                owner_ttl,
             ],
         )
         if verdict != "ok":

@@ -27,7 +27,7 @@ from blueprints.auth.service import (
     login_user_for,
     normalize_target,
 )
-from blueprints.jobs import remember_task
+from blueprints.jobs import task_owner
 from exts import db, limiter, login_manager
 from models import User
 
@@ -69,7 +69,7 @@ def request_code():
 
     # No account lookup here: the answer must not tell whether one exists.
     try:
-        issued = code_store().issue(channel, target, purpose)
+        issued = code_store().issue(channel, target, purpose, owner=task_owner)
     except SendRefused as refused:
         status, message = REFUSALS[refused.reason]
         raise ApiError(status, refused.reason, message, refused.retry_after) from None
@@ -78,7 +78,6 @@ def request_code():
             tasks.dispatch_code_sends.delay()
         except OperationalError as error:  # the send waits in the outbox for beat's sweep
             log.warning("could not ask for a dispatcher: %s", error)
-    remember_task(issued.task_id)
     return jsonify(task_id=issued.task_id, resend_after=issued.resend_after), 202
 
 

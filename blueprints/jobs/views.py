@@ -25,9 +25,12 @@ def _owner_key(task_id: str) -> str:
     return f"jobs:v1:owner:{task_id}"
 
 
-def remember_task(task_id: str) -> None:
-    """Let the current session, and no one else, read this task's status."""
-    redis.set(_owner_key(task_id), _owner(), ex=current_app.config["TASK_OWNER_TTL"])
+def task_owner(task_id: str) -> tuple[str, str, int]:
+    """The record (key, value, ttl) that lets the current session, and no one
+    else, read this task's status. The caller writes it with ``SET key value EX
+    ttl``, in the same Redis call that queues the task where it can.
+    """
+    return _owner_key(task_id), _owner(), current_app.config["TASK_OWNER_TTL"]
 
 
 @bp.get("/api/tasks/<task_id>")
