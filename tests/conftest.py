@@ -8,6 +8,7 @@ Environment:
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 from pathlib import Path
@@ -37,9 +38,10 @@ def redis_base(tmp_path_factory) -> str:
         return
     port = free_port()
     process = redis_server.start(port, tmp_path_factory.mktemp("redis"))
+    # Stopped at exit, not at teardown: result listeners that Celery keeps in
+    # the worker's threads would otherwise spend their reconnect retries on it.
+    atexit.register(process.terminate)
     yield f"redis://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(10)
 
 
 @pytest.fixture(scope="session")

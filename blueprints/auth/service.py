@@ -163,9 +163,9 @@ class CodeStore:
         The send waits in the outbox (with the code sealed) until a dispatcher
         turns it into a send task with ``task_id``. ``owner(task_id)`` gives
         the (key, value, ttl) of the task's owner record, written in the same
-        call. Raises SendRefused while
-        the resend cooldown runs, when the target's hourly or daily cap is
-        reached, or when the day's SMS budget is spent.
+        call. Raises SendRefused while the resend cooldown runs, when the
+        target's hourly or daily cap is reached, or when the day's SMS budget
+        is spent.
         """
         code = f"{secrets.randbelow(10**CODE_LENGTH):0{CODE_LENGTH}d}"
         nonce = secrets.token_hex(8)
@@ -216,8 +216,8 @@ class CodeStore:
         Safe to run in several workers at once: a consumer group gives each
         entry to one of them. An entry is deleted only after ``publish``
         returned, so one whose dispatcher died is claimed again once idle for
-        ``stale_after_ms``; it may then be published twice, which mails the same code
-        twice under the same task id: harmless.
+        ``stale_after_ms``; it may then be published twice, which mails the
+        same code twice under the same task id: harmless.
         """
         self.redis.delete(OUTBOX_KICKED)  # from now on a new send asks again
         try:
