@@ -11,6 +11,8 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from celery.schedules import crontab
+
 ROOT = Path(__file__).resolve().parent
 INSTANCE = ROOT / "instance"
 
@@ -37,6 +39,29 @@ def instance_secret_key() -> str:
     with os.fdopen(fd, "w") as f:
         f.write(secrets.token_hex(32))
     return path.read_text().strip()
+
+
+def _float(value: str | None, default: float) -> float:
+    return default if value is None or value == "" else float(value)
+
+
+def schedule(value: str | None, default: timedelta) -> timedelta | crontab:
+    """A beat schedule from seconds ("120") or a crontab line ("*/2 * * * *")."""
+    if value is None or not value.strip():
+        return default
+    fields = value.split()
+    if len(fields) == 1:
+        return timedelta(seconds=float(fields[0]))
+    if len(fields) != 5:
+        raise ValueError(f"not seconds nor a 5-field crontab line: {value!r}")
+    minute, hour, day_of_month, month_of_year, day_of_week = fields
+    return crontab(
+        minute=minute,
+        hour=hour,
+        day_of_month=day_of_month,
+        month_of_year=month_of_year,
+        day_of_week=day_of_week,
+    )
 
 
 def embedded_redis_url() -> str:
@@ -114,6 +139,14 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
         "RATELIMIT_KEY_PREFIX": "limiter:v1",
         # Flask-WTF: pages post forms with a token; /api clients send it as a header.
         "WTF_CSRF_TIME_LIMIT": None,
+        # Home page banners and the interface cache that serves them (blueprints/cache)
+        "BANNER_COUNT": int(env.get("BANNER_COUNT") or 5),
+        "CACHE_ENABLED": _bool(env.get("CACHE_ENABLED"), default=True),
+        "CACHE_TTL": _float(env.get("CACHE_TTL"), 300),
+        "CACHE_TTL_JITTER": _float(env.get("CACHE_TTL_JITTER"), 0.1),
+        "CACHE_LOCK_SECONDS": _float(env.get("CACHE_LOCK_SECONDS"), 5),
+        "CACHE_WAIT_SECONDS": _float(env.get("CACHE_WAIT_SECONDS"), 0.2),
+        "CACHE_SECOND_DELETE_DELAY": _float(env.get("CACHE_SECOND_DELETE_DELAY"), 1),
         # Flask-Caching
         "CACHE_TYPE": "RedisCache",
         "CACHE_REDIS_URL": redis_url,
@@ -134,6 +167,10 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
             "worker_hijack_root_logger": False,
             "beat_schedule": {
                 "sweep-code-outbox": {"task": "auth.dispatch_code_sends", "schedule": 30.0},
+                "refresh-interface-caches": {
+                    "task": "cache.refresh",
+                    "schedule": schedule(env.get("CACHE_REFRESH_SCHEDULE"), timedelta(minutes=2)),
+                },
             },
         },
     }

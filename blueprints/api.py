@@ -58,7 +58,8 @@ def string_field(body: dict[str, Any], name: str, max_length: int = 320) -> str:
     if not isinstance(value, str):
         raise ApiError(400, "invalid_field", f"'{name}' must be a string.")
     if len(value) > max_length:
-        raise ApiError(400, "invalid_field", f"'{name}' is too long.")
+        message = f"'{name}' is too long: {max_length} characters at most."
+        raise ApiError(400, "invalid_field", message)
     return value.strip()
 
 

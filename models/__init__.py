@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate."""
 
+from models.banner import Banner
 from models.user import User
 
-__all__ = ["User"]
+__all__ = ["Banner", "User"]

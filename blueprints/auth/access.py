@@ -1,0 +1,39 @@
+"""Who may use the admin pages and API: users whose e-mail is in ADMIN_EMAILS."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort
+from flask_login import current_user
+
+from blueprints.api import ApiError
+from exts import login_manager
+
+
+def admin_api(view):
+    """401 for anonymous callers, 403 for users who are not administrators (JSON)."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_user.is_authenticated:
+            raise ApiError(401, "not_logged_in", "Log in first.")
+        if not current_user.is_admin:
+            raise ApiError(403, "forbidden", "Only administrators may do this.")
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def admin_page(view):
+    """Anonymous visitors go to the login page (and come back); other users get 403."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if not current_user.is_admin:
+            abort(403, "This page is for administrators.")
+        return view(*args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,171 @@
+"""Interface caching: a JSON answer kept in Redis, consistent with the database.
+
+Reads are cache-aside. A fresh entry is served as stored (one MGET). When its
+time is up, one request (holding a short lock) rebuilds it while the others
+keep serving the old copy; when it is missing, the others wait briefly for
+that rebuild, then read the database themselves. Entries live ``ttl`` seconds
+plus a random ``jitter`` share, so entries written together do not expire
+together.
+
+Consistency: a writer commits, then calls ``invalidate_after_commit``, which
+replaces the entry's generation token and deletes the entry at once, and
+again after ``CACHE_SECOND_DELETE_DELAY`` seconds from a task. A rebuild reads
+the generation before it loads and stores its result only if the generation
+is unchanged (``set_if_current.lua``), so rows loaded before a commit never
+land in the cache after that commit's invalidation. If Redis is unreachable,
+reads go to the database and the invalidation is retried by a task until
+Redis answers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import secrets
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from kombu.exceptions import OperationalError
+from redis import RedisError
+from sqlalchemy.orm import Session
+
+from exts import db, redis
+
+log = logging.getLogger(__name__)
+
+PREFIX = "icache:v1"
+SET_IF_CURRENT = (Path(__file__).parent / "set_if_current.lua").read_text()
+
+Loader = Callable[[Session], Any]
+CACHES: dict[str, InterfaceCache] = {}
+
+
+class InterfaceCache:
+    """One cached answer, named ``name``, built by ``loader(session)``.
+
+    ``get()`` returns the answer's JSON text and how it was served: ``hit``,
+    ``stale`` (the expired copy while another request rebuilds it), ``miss``
+    (loaded from the database) or ``bypass`` (Redis unreachable or the cache
+    switched off). ``guard=False`` drops the generation check: only the race
+    test uses it, to show what the check prevents.
+    """
+
+    def __init__(self, name: str, loader: Loader, guard: bool = True) -> None:
+        self.name = name
+        self.loader = loader
+        self.guard = guard
+        self.key = f"{PREFIX}:{name}"
+        self.generation_key = f"{self.key}:generation"
+        self.lock_key = f"{self.key}:lock"
+
+    def register(self) -> InterfaceCache:
+        """Make this cache known to ``flask cache``, the refresh and invalidation tasks."""
+        CACHES[self.name] = self
+        return self
+
+    def get(self) -> tuple[str, str]:
+        config = current_app.config
+        if not config["CACHE_ENABLED"]:
+            return self.load(), "bypass"
+        try:
+            entry, generation = redis.mget(self.key, self.generation_key)
+            if entry is not None:
+                fresh_until, _, body = entry.partition("|")
+                if time.time() < float(fresh_until):
+                    return body, "hit"
+            token = secrets.token_hex(8)
+            lock_ms = int(config["CACHE_LOCK_SECONDS"] * 1000)
+            if redis.set(self.lock_key, token, nx=True, px=lock_ms):
+                return self._rebuild(generation, token), "miss"
+            if entry is not None:
+                return body, "stale"
+            body = self._wait_for_rebuild(config["CACHE_WAIT_SECONDS"])
+            if body is not None:
+                return body, "hit"
+        except RedisError as error:
+            log.warning("cache %s bypassed, Redis is unreachable: %s", self.name, error)
+            return self.load(), "bypass"
+        return self.load(), "miss"  # the lock holder is slow: read, but leave the storing to it
+
+    def load(self) -> str:
+        """The answer straight from the database, as JSON text.
+
+        A session of its own, so its transaction (its snapshot, on MySQL and
+        SQLite) starts after the generation was read, never before.
+        """
+        with Session(db.engine) as session:
+            return json.dumps(self.loader(session), separators=(",", ":"))
+
+    def refresh(self) -> bool:
+        """Rebuild the entry now, for beat and ``flask cache warm``; False if a write won."""
+        generation = redis.get(self.generation_key)
+        return self._store(self.load(), generation, token="") == 1
+
+    def invalidate(self) -> None:
+        """Turn away rebuilds already under way, and drop the entry. Raises RedisError."""
+        with redis.pipeline(transaction=True) as pipe:
+            pipe.set(self.generation_key, secrets.token_hex(8))
+            pipe.delete(self.key, self.lock_key)
+            pipe.execute()
+
+    def cached_body(self) -> str | None:
+        """What the cache holds now (for tests and ``flask cache``), without its expiry."""
+        entry = redis.get(self.key)
+        return None if entry is None else entry.partition("|")[2]
+
+    def _rebuild(self, generation: str | None, token: str) -> str:
+        body = self.load()
+        self._store(body, generation, token)
+        return body
+
+    def _store(self, body: str, generation: str | None, token: str) -> int:
+        config = current_app.config
+        ttl = config["CACHE_TTL"] * (1 + random.uniform(0, config["CACHE_TTL_JITTER"]))
+        entry = f"{time.time() + ttl:.3f}|{body}"
+        # Kept past its freshness, so the old copy can be served while one request rebuilds.
+        keep = int(ttl * 2) + 1
+        if not self.guard:
+            redis.set(self.key, entry, ex=keep)
+            return 1
+        script = redis.register_script(SET_IF_CURRENT)
+        keys = [self.key, self.generation_key, self.lock_key]
+        return script(keys=keys, args=[entry, generation or "", keep, token])
+
+    def _wait_for_rebuild(self, seconds: float) -> str | None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            time.sleep(0.01)
+            entry = redis.get(self.key)
+            if entry is not None:
+                return entry.partition("|")[2]
+        return None
+
+
+def invalidate_after_commit(cache: InterfaceCache) -> None:
+    """Call after a write committed: drop the entry now and again a little later.
+
+    The second delete covers readers that loaded from a lagging replica. If
+    Redis is down now, a task retries the first delete until it answers; if
+    the broker is down too, the entry still expires within its TTL and beat's
+    refresh rebuilds it.
+    """
+    from blueprints.caching import tasks
+
+    try:
+        cache.invalidate()
+    except RedisError as error:
+        log.warning("cache %s: invalidation failed, a task will retry it: %s", cache.name, error)
+        _queue(tasks.invalidate, cache.name, countdown=1)
+    _queue(tasks.invalidate, cache.name, countdown=current_app.config["CACHE_SECOND_DELETE_DELAY"])
+
+
+def _queue(task, name: str, countdown: float) -> None:
+    try:
+        # retry=False: during an outage the write answers at once instead of waiting on the broker.
+        task.apply_async((name,), countdown=countdown, retry=False)
+    except (OperationalError, RedisError) as error:
+        log.error("cache %s: could not queue its invalidation: %s", name, error)
