@@ -89,6 +89,7 @@ def app(redis_base, mail_server, tmp_path_factory):
             "MAIL_PORT": controller.port,
             "MAIL_TIMEOUT": 5,
             "ADMIN_EMAILS": ["admin@example.com"],
+            "CACHE_SECOND_DELETE_DELAY": 0.5,
             "CELERY": {"broker_url": broker, "result_backend": f"{redis_base}/{RESULT_DB}"},
         }
     )

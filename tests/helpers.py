@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import time
 
+from exts import db
+from models import Banner
+
 
 def request_code(client, target: str, channel: str = "email"):
     body = {"channel": channel, "target": target, "purpose": "login"}
@@ -22,3 +25,26 @@ def follow_task(client, task_id: str, timeout: float = 40) -> tuple[list[str], d
             return seen, body
         time.sleep(0.05)
     raise AssertionError(f"task not done in {timeout} s: {seen}")
+
+
+def add_banners(app, *titles: str, **fields) -> list[int]:
+    """Banners written straight to the database, as another process would: no invalidation."""
+    with app.app_context():
+        banners = [
+            Banner(title=title, image_url=f"/static/{n}.svg", position=n, **fields)
+            for n, title in enumerate(titles)
+        ]
+        db.session.add_all(banners)
+        db.session.commit()
+        return [banner.id for banner in banners]
+
+
+def wait_for(check, timeout: float = 15, message: str = "condition"):
+    """Poll ``check()`` until it returns something truthy; that value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"{message}: not met in {timeout} s")

@@ -1,0 +1,238 @@
+"""Banners: the cached list, the admin API, and invalidation after every write."""
+
+from datetime import timedelta
+
+import pytest
+import redis
+from celery.schedules import crontab
+
+from blueprints.banners.service import banner_cache
+from config import from_env, schedule
+from devtools import free_port, redis_server
+from tests.helpers import add_banners, wait_for
+
+pytestmark = pytest.mark.integration
+
+ADMIN = "admin@example.com"
+
+
+def titles(response) -> list[str]:
+    return [banner["title"] for banner in response.json["banners"]]
+
+
+def read(client) -> tuple[str, list[str]]:
+    response = client.get("/api/banners")
+    assert response.status_code == 200
+    return response.headers["X-Cache"], titles(response)
+
+
+@pytest.fixture
+def admin(client, login_as):
+    login_as(ADMIN)
+    return client
+
+
+def test_the_list_comes_from_the_cache_after_the_first_read(app, client):
+    add_banners(app, *[f"banner {n}" for n in range(7)])
+    add_banners(app, "hidden", is_show=False)
+    add_banners(app, "deleted", is_deleted=True)
+
+    first = client.get("/api/banners")
+    assert first.headers["X-Cache"] == "miss"
+    assert titles(first) == [f"banner {n}" for n in range(5)], "shown, not deleted, BANNER_COUNT"
+    second = client.get("/api/banners")
+    assert second.headers["X-Cache"] == "hit"
+    assert second.get_data() == first.get_data()
+
+
+def test_an_empty_list_is_cached_too(client):
+    assert read(client) == ("miss", [])
+    assert read(client) == ("hit", [])
+
+
+def test_every_admin_write_shows_at_once(admin):
+    def created(title: str, **fields) -> int:
+        response = admin.post(
+            "/api/admin/banners",
+            json={"title": title, "image_url": "https://img.test/a.png", **fields},
+        )
+        assert response.status_code == 201, response.json
+        return response.json["banner"]["id"]
+
+    first = created("first")
+    assert read(admin) == ("miss", ["first"])
+    assert read(admin) == ("hit", ["first"])
+
+    second = created("second", link_url="/")
+    assert read(admin) == ("miss", ["first", "second"])
+
+    assert admin.patch(f"/api/admin/banners/{first}", json={"title": "renamed"}).status_code == 200
+    assert read(admin) == ("miss", ["renamed", "second"])
+
+    order = admin.put("/api/admin/banners/order", json={"ids": [second, first]})
+    assert order.status_code == 200
+    assert [b["position"] for b in order.json["banners"]] == [0, 1]
+    assert read(admin) == ("miss", ["second", "renamed"])
+
+    assert admin.patch(f"/api/admin/banners/{second}", json={"is_show": False}).status_code == 200
+    assert read(admin) == ("miss", ["renamed"])
+    listed = admin.get("/api/admin/banners").json["banners"]
+    assert [(b["title"], b["is_show"]) for b in listed] == [("second", False), ("renamed", True)]
+
+    assert admin.delete(f"/api/admin/banners/{first}").status_code == 204
+    assert read(admin) == ("miss", [])
+    assert admin.patch(f"/api/admin/banners/{first}", json={"title": "x"}).status_code == 404
+    assert [b["title"] for b in admin.get("/api/admin/banners").json["banners"]] == ["second"]
+
+
+def test_the_delayed_second_delete_drops_a_late_stale_entry(app, admin, app_redis, worker):
+    response = admin.post("/api/admin/banners", json={"title": "new", "image_url": "/a.svg"})
+    assert response.status_code == 201
+    # A reader that read a lagging replica after the first delete puts old rows back.
+    app_redis.set(banner_cache.key, '9999999999|{"banners":[]}')
+    assert read(admin) == ("hit", [])
+    # The second delete, CACHE_SECOND_DELETE_DELAY later, removes them.
+    wait_for(lambda: read(admin) == ("miss", ["new"]), message="the second delete ran")
+
+
+def test_beat_refresh_rebuilds_the_cache(app, client, celery_app, worker):
+    add_banners(app, "old")
+    assert read(client) == ("miss", ["old"])
+    add_banners(app, "written elsewhere")  # no invalidation: only the refresh can notice
+
+    entry = celery_app.conf.beat_schedule["refresh-interface-caches"]
+    assert entry["schedule"] == timedelta(minutes=2)
+    celery_app.send_task(entry["task"], args=entry.get("args", ()))  # as beat sends it
+    wait_for(lambda: read(client) == ("hit", ["old", "written elsewhere"]), message="refreshed")
+
+
+def test_the_refresh_schedule_is_seconds_or_a_crontab_line():
+    assert schedule("90", timedelta(minutes=2)) == timedelta(seconds=90)
+    assert schedule("", timedelta(minutes=2)) == timedelta(minutes=2)
+    every_other = schedule("*/2 * * * *", timedelta(minutes=2))
+    assert isinstance(every_other, crontab) and every_other.minute == set(range(0, 60, 2))
+    settings = from_env({"SECRET_KEY": "x", "CACHE_REFRESH_SCHEDULE": "0 * * * *"})
+    assert settings["CELERY"]["beat_schedule"]["refresh-interface-caches"]["schedule"].hour == set(
+        range(24)
+    )
+    with pytest.raises(ValueError):
+        schedule("* * *", timedelta(minutes=2))
+
+
+def test_redis_going_down_and_coming_back(app, admin, worker, tmp_path, monkeypatch):
+    """Reads fall back to the database, writes succeed, and the invalidation
+    that failed during the outage runs once Redis is back, even though Redis
+    restored the old entry from its disk."""
+    port = free_port()
+    server = redis_server.start(port, tmp_path, persist=True)
+    try:
+        cache_redis = redis.Redis(port=port, decode_responses=True, socket_connect_timeout=0.5)
+        monkeypatch.setitem(app.extensions, "redis", cache_redis)
+        banner = admin.post("/api/admin/banners", json={"title": "before", "image_url": "/a.svg"})
+        banner_id = banner.json["banner"]["id"]
+        assert read(admin) == ("miss", ["before"])
+        assert read(admin) == ("hit", ["before"])
+
+        server.terminate()
+        server.wait(10)
+        assert read(admin) == ("bypass", ["before"])
+        response = admin.patch(f"/api/admin/banners/{banner_id}", json={"title": "during"})
+        assert response.status_code == 200
+        assert read(admin) == ("bypass", ["during"])
+
+        server = redis_server.start(port, tmp_path, persist=True)
+        wait_for(lambda: read(admin)[1] == ["during"], timeout=30, message="retried invalidation")
+        assert read(admin) == ("hit", ["during"])
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+@pytest.mark.parametrize(
+    "body, code",
+    [
+        ({"image_url": "/a.svg"}, "missing_field"),
+        ({"title": "x" * 101, "image_url": "/a.svg"}, "invalid_field"),
+        ({"title": 5, "image_url": "/a.svg"}, "invalid_field"),
+        ({"title": "x", "image_url": "javascript:alert(1)"}, "invalid_url"),
+        ({"title": "x", "image_url": "data:image/png;base64,AAAA"}, "invalid_url"),
+        ({"title": "x", "image_url": "ftp://files.test/a.png"}, "invalid_url"),
+        ({"title": "x", "image_url": "//evil.test/a.png"}, "invalid_url"),
+        ({"title": "x", "image_url": "https://img.test/a b.png"}, "invalid_url"),
+        ({"title": "x", "image_url": "https://" + "a" * 500}, "invalid_field"),
+        ({"title": "x", "image_url": "/a.svg", "link_url": "mailto:a@b.c"}, "invalid_url"),
+        ({"title": "x", "image_url": "/a.svg", "position": "1"}, "invalid_field"),
+        ({"title": "x", "image_url": "/a.svg", "position": True}, "invalid_field"),
+        ({"title": "x", "image_url": "/a.svg", "position": -1}, "invalid_field"),
+        ({"title": "x", "image_url": "/a.svg", "position": 1.5}, "invalid_field"),
+        ({"title": "x", "image_url": "/a.svg", "is_show": "yes"}, "invalid_field"),
+        ({"title": "x", "image_url": "/a.svg", "colour": "red"}, "unknown_field"),
+        ([], "invalid_json"),
+    ],
+)
+def test_bad_banners_get_a_clear_400(admin, body, code):
+    response = admin.post("/api/admin/banners", json=body)
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == code
+    assert response.json["error"]["message"]
+    assert admin.get("/api/admin/banners").json["banners"] == [], "nothing was written"
+
+
+def test_bad_edits_and_orders_get_a_clear_error(app, admin):
+    first, second = add_banners(app, "a", "b")
+    assert (
+        admin.patch(f"/api/admin/banners/{first}", data="{", content_type="application/json").json[
+            "error"
+        ]["code"]
+        == "invalid_json"
+    )
+    assert admin.patch(f"/api/admin/banners/{first}", json={"title": ""}).status_code == 400
+    assert admin.patch("/api/admin/banners/999", json={"title": "x"}).status_code == 404
+    assert admin.delete("/api/admin/banners/999").status_code == 404
+    for ids in ([first], [first, first, second], [first, "2"], "1,2", None):
+        response = admin.put("/api/admin/banners/order", json={"ids": ids})
+        assert response.status_code == 400
+        assert response.json["error"]["code"] == "invalid_order"
+    assert admin.put("/api/admin/banners/order", data="x").status_code == 400
+
+
+def test_only_admins_may_edit(app, client, login_as):
+    paths = [
+        ("get", "/api/admin/banners"),
+        ("post", "/api/admin/banners"),
+        ("patch", "/api/admin/banners/1"),
+        ("delete", "/api/admin/banners/1"),
+        ("put", "/api/admin/banners/order"),
+    ]
+    for method, path in paths:
+        response = getattr(client, method)(path, json={})
+        assert response.status_code == 401
+        assert response.json["error"]["code"] == "not_logged_in"
+    page = client.get("/admin/banners")
+    assert page.status_code == 302 and "/login?next=" in page.headers["Location"]
+
+    login_as("shopper@example.com")
+    for method, path in paths:
+        response = getattr(client, method)(path, json={})
+        assert response.status_code == 403
+        assert response.json["error"]["code"] == "forbidden"
+    assert client.get("/admin/banners").status_code == 403
+
+
+def test_the_home_page_renders_with_and_without_banners(app, client):
+    assert client.get("/").status_code == 200
+    add_banners(app, "one")
+    assert b'id="carousel"' in client.get("/").data
+
+
+def test_cache_commands(app, client):
+    add_banners(app, "warm me")
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["cache", "warm"])
+    assert result.exit_code == 0 and "banners: warmed" in result.output
+    assert read(client) == ("hit", ["warm me"])
+    result = runner.invoke(args=["cache", "clear", "banners"])
+    assert result.exit_code == 0 and "banners: cleared" in result.output
+    assert read(client) == ("miss", ["warm me"])
+    result = runner.invoke(args=["cache", "clear", "nope"])
+    assert result.exit_code != 0 and "unknown: nope" in result.output
