@@ -5,6 +5,8 @@ import shutil
 
 import pytest
 
+from tests.helpers import add_banners
+
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 CHROMIUM = "/usr/bin/chromium"
@@ -88,3 +90,53 @@ def test_the_page_shows_a_failed_send(page, live_server, worker, mailbox):
     page.get_by_label("E-mail address").fill("nobody@example.com")
     page.get_by_role("button", name="Send code").click()
     expect(page.locator("#send-status")).to_contain_text("could not send")
+
+
+def log_in(page, live_server, mailbox, address: str, next_path: str = "/") -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{live_server}/login?next={next_path}")
+    page.get_by_label("E-mail address").fill(address)
+    page.get_by_role("button", name="Send code").click()
+    expect(page.locator("#send-status")).to_contain_text("Sent")
+    page.get_by_label("Code").fill(mailbox.last_code_for(address))
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_test_id("who")).to_have_text(address)
+
+
+def test_an_admin_edit_shows_on_the_home_page_at_once(
+    browser, page, live_server, worker, mailbox, app
+):
+    from playwright.sync_api import expect
+
+    add_banners(app, "Spring sale", "Summer sale")
+    visitor = browser.new_context().new_page()
+    visitor.goto(live_server)
+    banners = visitor.get_by_test_id("banner")
+    expect(banners.first).to_contain_text("Spring sale")  # now cached
+    expect(banners).to_have_count(2)
+
+    log_in(page, live_server, mailbox, "admin@example.com", next_path="/admin/banners")
+    expect(page).to_have_url(f"{live_server}/admin/banners")
+    page.get_by_label("Title of banner", exact=False).first.fill("Autumn sale")
+    page.get_by_test_id("banner-row").first.get_by_role("button", name="Save").click()
+    expect(page.locator("#list-status")).to_contain_text("Saved “Autumn sale”")
+
+    page.get_by_test_id("banner-row").nth(1).get_by_role(
+        "button", name="Move banner", exact=False
+    ).first.click()
+    expect(page.locator("#list-status")).to_contain_text("Order saved")
+
+    visitor.reload()
+    expect(banners.first).to_contain_text("Summer sale")
+    expect(banners.nth(1)).to_contain_text("Autumn sale")
+    visitor.context.close()
+
+
+def test_the_home_page_without_banners(page, live_server):
+    from playwright.sync_api import expect
+
+    page.goto(live_server)
+    expect(page.locator("#carousel")).to_have_attribute("data-state", "empty")
+    expect(page.locator("#carousel")).to_be_hidden()
+    expect(page.locator("h1")).to_contain_text("Welcome")
