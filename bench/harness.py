@@ -104,7 +104,7 @@ def _wait_until_up(url: str, timeout: float = 30) -> None:
 
 def wrk(url: str, script: str, seconds: int = 10, connections: int = 50, threads: int = 2,
         args: list[str] | None = None) -> dict:  # fmt: skip
-    """Run wrk and return its numbers (requests, rps, p50_ms, p99_ms, errors)."""
+    """Run wrk and return its numbers (requests, rps, p50_ms, p99_ms, errors, x_cache)."""
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: apt-get install wrk")
     command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s",
@@ -112,8 +112,13 @@ def wrk(url: str, script: str, seconds: int = 10, connections: int = 50, threads
     if args:
         command += ["--", *args]
     output = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True).stdout
-    line = next(line for line in output.splitlines() if line.startswith("WRK_JSON "))
-    return json.loads(line.removeprefix("WRK_JSON "))
+    result = {}
+    for line in output.splitlines():
+        if line.startswith("WRK_JSON "):
+            result.update(json.loads(line.removeprefix("WRK_JSON ")))
+        elif line.startswith("WRK_CACHE "):  # from count_cache.lua
+            result["x_cache"] = json.loads(line.removeprefix("WRK_CACHE "))
+    return result
 
 
 def machine() -> str:

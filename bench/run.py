@@ -1,6 +1,7 @@
 """`make bench`: run every benchmark; results go to bench/results/."""
 
-from bench import bench_codes
+from bench import bench_banners, bench_codes
 
 if __name__ == "__main__":
     bench_codes.main()
+    bench_banners.main()

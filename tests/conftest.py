@@ -22,6 +22,7 @@ from sqlalchemy import MetaData
 from werkzeug.serving import make_server
 
 from app import create_app
+from blueprints.caching.local import drop_all_local
 from devtools import free_port, redis_server
 from exts import db
 from tests.mailbox import start_mailbox
@@ -121,6 +122,7 @@ def clean_state(request):
         return
     app = request.getfixturevalue("app")
     redis.Redis.from_url(app.config["REDIS_URL"]).flushdb()
+    drop_all_local()
     with app.app_context():
         for table in reversed(db.metadata.sorted_tables):
             db.session.execute(table.delete())

@@ -1,5 +1,10 @@
 """Banners: the cached list, the admin API, and invalidation after every write."""
 
+import json
+import os
+import subprocess
+import sys
+import urllib.request
 from datetime import timedelta
 
 import pytest
@@ -7,7 +12,7 @@ import redis
 from celery.schedules import crontab
 
 from blueprints.banners.service import banner_cache
-from config import from_env, schedule
+from config import ROOT, from_env, schedule
 from devtools import free_port, redis_server
 from tests.helpers import add_banners, wait_for
 
@@ -135,7 +140,8 @@ def test_redis_going_down_and_coming_back(app, admin, worker, tmp_path, monkeypa
 
         server.terminate()
         server.wait(10)
-        assert read(admin) == ("bypass", ["before"])
+        # Copies in this process serve until its subscription notices (milliseconds).
+        wait_for(lambda: read(admin) == ("bypass", ["before"]), message="reads from the database")
         response = admin.patch(f"/api/admin/banners/{banner_id}", json={"title": "during"})
         assert response.status_code == 200
         assert read(admin) == ("bypass", ["during"])
@@ -236,3 +242,56 @@ def test_cache_commands(app, client):
     assert read(client) == ("miss", ["warm me"])
     result = runner.invoke(args=["cache", "clear", "nope"])
     assert result.exit_code != 0 and "unknown: nope" in result.output
+
+
+def test_other_web_processes_drop_their_copies_at_once(app, admin, tmp_path):
+    """Gunicorn workers serve hits from their own copies; a write in another
+    process reaches them through the invalidation channel before the next read."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "REDIS_URL": app.config["REDIS_URL"],
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "SECRET_KEY": app.config["SECRET_KEY"],
+        "CELERY_BROKER_URL": app.config["CELERY"]["broker_url"],
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-w",
+        "2",
+        "-b",
+        f"127.0.0.1:{port}",
+        "app:create_app()",
+    ]
+    server = subprocess.Popen(command, env=env, cwd=ROOT, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+
+    def served() -> tuple[str, list[str]]:
+        with urllib.request.urlopen(f"{base}/api/banners", timeout=5) as response:
+            return response.headers["X-Cache"], [b["title"] for b in json.load(response)["banners"]]
+
+    try:
+        banner = admin.post("/api/admin/banners", json={"title": "v0", "image_url": "/a.svg"})
+        banner_id = banner.json["banner"]["id"]
+        wait_for(lambda: _answers(served), timeout=30, message="gunicorn is up")
+        for n in range(1, 11):
+            for _ in range(6):  # warm both workers' copies
+                assert served()[1] == [f"v{n - 1}"]
+            response = admin.patch(f"/api/admin/banners/{banner_id}", json={"title": f"v{n}"})
+            assert response.status_code == 200
+            seen = [served() for _ in range(6)]
+            assert all(titles == [f"v{n}"] for _, titles in seen), seen
+        assert "hit" in {how for how, _ in seen}
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def _answers(served) -> bool:
+    try:
+        served()
+        return True
+    except OSError:
+        return False

@@ -1,6 +1,7 @@
 """Interface caching: a JSON answer kept in Redis, consistent with the database.
 
-Reads are cache-aside. A fresh entry is served as stored (one MGET). When its
+Reads are cache-aside. A fresh entry is served from the web process's own
+copy (``local.py``, no round trip) or as Redis stores it (one MGET). When its
 time is up, one request (holding a short lock) rebuilds it while the others
 keep serving the old copy; when it is missing, the others wait briefly for
 that rebuild, then read the database themselves. Entries live ``ttl`` seconds
@@ -33,6 +34,7 @@ from kombu.exceptions import OperationalError
 from redis import RedisError
 from sqlalchemy.orm import Session
 
+from blueprints.caching.local import CHANNEL, drop_local, local_copies
 from exts import db, redis
 
 log = logging.getLogger(__name__)
@@ -71,15 +73,22 @@ class InterfaceCache:
         config = current_app.config
         if not config["CACHE_ENABLED"]:
             return self.load(), "bypass"
+        client = redis.client
+        local = local_copies(client)
+        body = local.get(self.name)
+        if body is not None:
+            return body, "hit"
+        epoch = local.epoch
         try:
-            entry, generation = redis.mget(self.key, self.generation_key)
+            entry, generation = client.mget(self.key, self.generation_key)
             if entry is not None:
                 fresh_until, _, body = entry.partition("|")
                 if time.time() < float(fresh_until):
+                    local.put(self.name, body, float(fresh_until), epoch)
                     return body, "hit"
             token = secrets.token_hex(8)
             lock_ms = int(config["CACHE_LOCK_SECONDS"] * 1000)
-            if redis.set(self.lock_key, token, nx=True, px=lock_ms):
+            if client.set(self.lock_key, token, nx=True, px=lock_ms):
                 return self._rebuild(generation, token), "miss"
             if entry is not None:
                 return body, "stale"
@@ -103,14 +112,22 @@ class InterfaceCache:
     def refresh(self) -> bool:
         """Rebuild the entry now, for beat and ``flask cache warm``; False if a write won."""
         generation = redis.get(self.generation_key)
-        return self._store(self.load(), generation, token="") == 1
+        if self._store(self.load(), generation, token="") != 1:
+            return False
+        redis.publish(CHANNEL, self.name)  # processes drop their copies of the old answer
+        drop_local(redis.client, self.name)
+        return True
 
     def invalidate(self) -> None:
         """Turn away rebuilds already under way, and drop the entry. Raises RedisError."""
-        with redis.pipeline(transaction=True) as pipe:
-            pipe.set(self.generation_key, secrets.token_hex(8))
-            pipe.delete(self.key, self.lock_key)
-            pipe.execute()
+        try:
+            with redis.pipeline(transaction=True) as pipe:
+                pipe.set(self.generation_key, secrets.token_hex(8))
+                pipe.delete(self.key, self.lock_key)
+                pipe.publish(CHANNEL, self.name)
+                pipe.execute()
+        finally:
+            drop_local(redis.client, self.name)
 
     def cached_body(self) -> str | None:
         """What the cache holds now (for tests and ``flask cache``), without its expiry."""
