@@ -29,6 +29,10 @@ def database_share(run: dict) -> float:
     return (counts.get("miss", 0) + counts.get("bypass", 0)) / max(1, sum(counts.values()))
 
 
+def served_as(run: dict) -> str:
+    return ", ".join(f"{how} {n}" for how, n in sorted(run["x_cache"].items()))
+
+
 def pair(base: str, script: str = "get.lua") -> dict:
     trivial = wrk(f"{base}/healthz", "get.lua", SECONDS, CONNECTIONS)
     banners = wrk(f"{base}/api/banners", script, SECONDS, CONNECTIONS)
@@ -88,11 +92,11 @@ on the same server, alternated with the banner runs.
 Mean ratio **{ratio:.2f}** (goal ≥ 0.9), {summary["errors"]} errors.
 
 **Database reads under load**: in one more {SECONDS} s run, {counted["requests"]} answers
-were served as {counted["x_cache"]}: **{database_share(counted):.4%}** read the
+were served as: {served_as(counted)}; **{database_share(counted):.4%}** read the
 database (goal: close to zero).
 
 **Entries expiring every second** (`CACHE_TTL=1`, no jitter), on a fresh
-server: {expiring["requests"]} answers, served as {expiring["x_cache"]}. One
+server: {expiring["requests"]} answers, served as: {served_as(expiring)}. One
 request rebuilds each expired entry while the others get the previous copy
 (`stale`), so the database sees about one read per second, not one per request.
 

@@ -21,6 +21,7 @@ def environment() -> tuple[dict[str, str], list[str]]:
     env = {**{k: v for k, v in dotenv_values(ROOT / ".env").items() if v is not None}, **os.environ}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("FLASK_DEBUG", "1")  # the launcher is for development
+    env.setdefault("ADMIN_EMAILS", "demo@example.com")  # so the admin pages can be tried
     env["PYTHONUNBUFFERED"] = "1"
     processes = ["web", "worker", "beat"]
     if not env.get("REDIS_URL"):
