@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 
 import config as settings
-from blueprints import auth, banners, caching, jobs, main
+from blueprints import auth, banners, caching, jobs, main, seckill
 from blueprints.api import register_error_handlers
 from blueprints.auth.sms import PROVIDERS
 from exts import cache, csrf, db, limiter, login_manager, mail, migrate, redis
@@ -43,12 +43,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.login_view = "auth.login_page"
     make_celery(app)
 
-    for blueprint in (main.bp, auth.bp, jobs.bp, caching.bp, banners.bp):
+    for blueprint in (main.bp, auth.bp, jobs.bp, caching.bp, banners.bp, seckill.bp):
         app.register_blueprint(blueprint)
     # The JSON API accepts only application/json, which no other site can send
     # without a CORS preflight we never grant; pages' forms carry CSRF tokens.
     csrf.exempt(auth.bp)
     csrf.exempt(banners.bp)
+    csrf.exempt(seckill.bp)
     register_error_handlers(app)
 
     if not app.debug and not app.testing:

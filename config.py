@@ -147,6 +147,12 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
         "CACHE_LOCK_SECONDS": _float(env.get("CACHE_LOCK_SECONDS"), 5),
         "CACHE_WAIT_SECONDS": _float(env.get("CACHE_WAIT_SECONDS"), 0.2),
         "CACHE_SECOND_DELETE_DELAY": _float(env.get("CACHE_SECOND_DELETE_DELAY"), 1),
+        # Flash sales (blueprints/seckill)
+        "SECKILL_PAY_TIMEOUT": int(env.get("SECKILL_PAY_TIMEOUT") or 900),
+        "SECKILL_RESULT_TTL": int(env.get("SECKILL_RESULT_TTL") or 2 * 86400),
+        "SECKILL_MAX_PENDING": int(env.get("SECKILL_MAX_PENDING") or 100_000),
+        "SECKILL_DRAIN_BATCH": int(env.get("SECKILL_DRAIN_BATCH") or 500),
+        "SECKILL_DRAIN_LIMIT": int(env.get("SECKILL_DRAIN_LIMIT") or 20_000),
         # Flask-Caching
         "CACHE_TYPE": "RedisCache",
         "CACHE_REDIS_URL": redis_url,
@@ -167,6 +173,11 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
             "worker_hijack_root_logger": False,
             "beat_schedule": {
                 "sweep-code-outbox": {"task": "auth.dispatch_code_sends", "schedule": 30.0},
+                "preload-todays-sales": {
+                    "task": "seckill.preload_today",
+                    "schedule": crontab(minute="0", hour="0"),  # midnight in TIMEZONE
+                },
+                "reconcile-sales": {"task": "seckill.reconcile", "schedule": 60.0},
                 "refresh-interface-caches": {
                     "task": "cache.refresh",
                     "schedule": schedule(env.get("CACHE_REFRESH_SCHEDULE"), timedelta(minutes=2)),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort
+from flask import abort, session
 from flask_login import current_user
 
 from blueprints.api import ApiError
@@ -37,3 +37,10 @@ def admin_page(view):
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def session_user_id() -> int | None:
+    """The logged-in user's id from the signed session cookie, without loading
+    the user from the database (the flash-sale gate must not touch it)."""
+    user_id = session.get("_user_id")
+    return int(user_id) if user_id and str(user_id).isdigit() else None

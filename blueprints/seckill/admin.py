@@ -1,0 +1,129 @@
+"""Sales for administrators: validation, create, edit, close, and the numbers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from blueprints.api import ApiError, string_field
+from blueprints.seckill import service
+from exts import db
+from models import SeckillActivity, SeckillOrder
+from models.types import utcnow
+
+FIELDS = ("title", "product", "price_cents", "total_stock", "starts_at", "ends_at")
+MAX_STOCK = 1_000_000
+MAX_PRICE_CENTS = 100_000_000
+
+
+def clean(body: dict[str, Any], sale: SeckillActivity | None) -> dict[str, Any]:
+    """The sale fields in ``body``, checked; all required for a new sale."""
+    unknown = sorted(set(body) - set(FIELDS))
+    if unknown:
+        raise ApiError(400, "unknown_field", f"Unknown field: {', '.join(unknown)}.")
+    values: dict[str, Any] = {}
+    for name, length in (("title", 100), ("product", 200)):
+        if sale is None or name in body:
+            values[name] = string_field(body, name, max_length=length)
+    for name, top in (("price_cents", MAX_PRICE_CENTS), ("total_stock", MAX_STOCK)):
+        if sale is None or name in body:
+            values[name] = _whole_number(body, name, 1, top)
+    for name in ("starts_at", "ends_at"):
+        if sale is None or name in body:
+            values[name] = _moment(body, name)
+    starts_at = values.get("starts_at", sale and sale.starts_at)
+    ends_at = values.get("ends_at", sale and sale.ends_at)
+    if ends_at <= starts_at:
+        raise ApiError(400, "invalid_window", "The sale must end after it starts.")
+    if sale is not None and sale.starts_at <= utcnow():
+        if values.get("total_stock", sale.total_stock) < sale.total_stock:
+            raise ApiError(400, "stock_lowered", "Once a sale has opened, stock can only grow.")
+        if "starts_at" in values and values["starts_at"] != sale.starts_at:
+            raise ApiError(400, "already_open", "The sale has opened: its start cannot move.")
+    return values
+
+
+def _whole_number(body: dict[str, Any], name: str, low: int, high: int) -> int:
+    value = body.get(name)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ApiError(400, "invalid_field", f"'{name}' must be a whole number.")
+    if not low <= value <= high:
+        raise ApiError(400, "invalid_field", f"'{name}' must be from {low} to {high}.")
+    return value
+
+
+def _moment(body: dict[str, Any], name: str) -> datetime:
+    """An ISO 8601 time; without an offset it is read in TIMEZONE."""
+    raw = string_field(body, name, max_length=40)
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        message = f"'{name}' must be a date and time such as 2026-11-25T20:00:00+08:00."
+        raise ApiError(400, "invalid_field", message) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
+    return moment.astimezone(UTC)
+
+
+def create(values: dict[str, Any]) -> SeckillActivity:
+    sale = SeckillActivity(**values)
+    db.session.add(sale)
+    db.session.commit()
+    _load_if_today(sale)
+    return sale
+
+
+def update(sale: SeckillActivity, values: dict[str, Any]) -> SeckillActivity:
+    added = values.get("total_stock", sale.total_stock) - sale.total_stock
+    for name, value in values.items():
+        setattr(sale, name, value)
+    db.session.commit()
+    service.adjust_stock(sale, added)
+    _load_if_today(sale)
+    return sale
+
+
+def close(sale: SeckillActivity) -> SeckillActivity:
+    sale.status = "closed"
+    db.session.commit()
+    _load_if_today(sale)
+    return sale
+
+
+def _load_if_today(sale: SeckillActivity) -> None:
+    if service.runs_today(sale):
+        service.preload(sale)
+
+
+def get(activity_id: int) -> SeckillActivity:
+    sale = db.session.get(SeckillActivity, activity_id)
+    if sale is None:
+        raise ApiError(404, "not_found", "No such sale.")
+    return sale
+
+
+def overview(sales: list[SeckillActivity]) -> list[dict[str, Any]]:
+    """Each sale with its live stock, orders by status, and any reported drift."""
+    ids = [sale.id for sale in sales]
+    stock = service.live_stock(ids)
+    counts: dict[int, dict[str, int]] = {i: {} for i in ids}
+    query = (
+        select(SeckillOrder.activity_id, SeckillOrder.status, func.count())
+        .where(SeckillOrder.activity_id.in_(ids))
+        .group_by(SeckillOrder.activity_id, SeckillOrder.status)
+    )
+    for activity_id, status, count in db.session.execute(query):
+        counts[activity_id][status] = count
+    return [
+        {
+            **sale.to_json(),
+            "stock_left": stock[sale.id],
+            "orders": counts[sale.id],
+            "sold": counts[sale.id].get("pending_payment", 0) + counts[sale.id].get("paid", 0),
+        }
+        for sale in sales
+    ]

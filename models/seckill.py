@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from exts import db
+from models.types import UTCDateTime, utcnow
+
+
+class SeckillActivity(db.Model):
+    """A flash sale: ``total_stock`` units of one product, one per buyer, in a time window."""
+
+    __tablename__ = "seckill_activities"
+    __table_args__ = (Index("ix_seckill_activities_window", "starts_at", "ends_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(100))
+    product: Mapped[str] = mapped_column(String(200))
+    price_cents: Mapped[int]
+    total_stock: Mapped[int]
+    starts_at: Mapped[UTCDateTime]
+    ends_at: Mapped[UTCDateTime]
+    per_user_limit: Mapped[int] = mapped_column(default=1)
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active, closed
+    created_at: Mapped[UTCDateTime] = mapped_column(default=utcnow)
+    updated_at: Mapped[UTCDateTime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    def is_open(self, now: datetime) -> bool:
+        return self.status == "active" and self.starts_at <= now < self.ends_at
+
+    def to_json(self) -> dict:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "product": self.product,
+            "price_cents": self.price_cents,
+            "total_stock": self.total_stock,
+            "starts_at": self.starts_at.isoformat(),
+            "ends_at": self.ends_at.isoformat(),
+            "per_user_limit": self.per_user_limit,
+            "status": self.status,
+        }
+
+
+class SeckillOrder(db.Model):
+    """An order written by a worker from a reservation the gate accepted."""
+
+    __tablename__ = "seckill_orders"
+    __table_args__ = (UniqueConstraint("activity_id", "user_id", name="uq_seckill_orders_buyer"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("seckill_activities.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # The gate's seckill_id: a redelivered reservation finds its order instead of a second one.
+    reservation_id: Mapped[str] = mapped_column(String(36), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending_payment")
+    amount_cents: Mapped[int]
+    reserved_at: Mapped[UTCDateTime]
+    created_at: Mapped[UTCDateTime] = mapped_column(default=utcnow)
+    paid_at: Mapped[UTCDateTime | None]
+    cancelled_at: Mapped[UTCDateTime | None]
+
+    def to_json(self) -> dict:
+        return {
+            "id": self.id,
+            "activity_id": self.activity_id,
+            "user_id": self.user_id,
+            "seckill_id": self.reservation_id,
+            "status": self.status,
+            "amount_cents": self.amount_cents,
+            "reserved_at": self.reserved_at.isoformat(),
+            "created_at": self.created_at.isoformat(),
+            "paid_at": self.paid_at and self.paid_at.isoformat(),
+            "cancelled_at": self.cancelled_at and self.cancelled_at.isoformat(),
+        }
