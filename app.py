@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Flask
 
@@ -51,6 +52,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.exempt(banners.bp)
     csrf.exempt(seckill.bp)
     register_error_handlers(app)
+
+    @app.template_filter("local_time")
+    def local_time(moment) -> str:
+        """A UTC time as users read it: in TIMEZONE."""
+        return moment.astimezone(ZoneInfo(app.config["TIMEZONE"])).strftime("%Y-%m-%d %H:%M")
 
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)

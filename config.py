@@ -153,6 +153,8 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
         "SECKILL_MAX_PENDING": int(env.get("SECKILL_MAX_PENDING") or 100_000),
         "SECKILL_DRAIN_BATCH": int(env.get("SECKILL_DRAIN_BATCH") or 500),
         "SECKILL_DRAIN_LIMIT": int(env.get("SECKILL_DRAIN_LIMIT") or 20_000),
+        # A reservation a killed drainer left pending is taken over after this long.
+        "SECKILL_CLAIM_AFTER_MS": int(env.get("SECKILL_CLAIM_AFTER_MS") or 30_000),
         # Flask-Caching
         "CACHE_TYPE": "RedisCache",
         "CACHE_REDIS_URL": redis_url,

@@ -5,9 +5,32 @@ from typing import Annotated
 
 from sqlalchemy import DateTime
 from sqlalchemy.orm import mapped_column
+from sqlalchemy.types import TypeDecorator
 
-# Stored in UTC with its zone on every database; shown in TIMEZONE.
-UTCDateTime = Annotated[datetime, mapped_column(DateTime(timezone=True))]
+
+class AwareDateTime(TypeDecorator):
+    """Stored in UTC; always read back with its zone, even from SQLite and MySQL,
+    whose columns keep no zone, so times compare with ``utcnow()`` everywhere."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("a time without a zone cannot be stored; use UTC")
+        value = value.astimezone(UTC)
+        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# Shown to users in TIMEZONE.
+UTCDateTime = Annotated[datetime, mapped_column(AwareDateTime())]
 
 
 def utcnow() -> datetime:

@@ -1,11 +1,14 @@
 """Pages that belong to no single feature, and operator commands."""
 
+from datetime import timedelta
+
 import click
 from flask import Blueprint, render_template
 from sqlalchemy import select
 
 from exts import db
-from models import Banner, User
+from models import Banner, SeckillActivity, User
+from models.types import utcnow
 
 bp = Blueprint("main", __name__, cli_group=None)
 
@@ -19,7 +22,13 @@ DEMO_BANNERS = [
 
 @bp.get("/")
 def home():
-    return render_template("home.html")
+    sales = db.session.scalars(
+        select(SeckillActivity)
+        .where(SeckillActivity.ends_at > utcnow(), SeckillActivity.status == "active")
+        .order_by(SeckillActivity.starts_at)
+        .limit(5)
+    )
+    return render_template("home.html", sales=list(sales))
 
 
 @bp.get("/healthz")
@@ -42,4 +51,14 @@ def seed() -> None:
                                   position=position))  # fmt: skip
         db.session.commit()
         click.echo(f"Created {len(DEMO_BANNERS)} demo banners.")
+    # A sale that opens a few minutes from now, unless one is still to come.
+    now = utcnow()
+    if db.session.scalar(select(SeckillActivity.id).where(SeckillActivity.ends_at > now)) is None:
+        starts_at = now + timedelta(minutes=3)
+        db.session.add(SeckillActivity(
+            title="Demo flash sale", product="Mechanical keyboard, 87 keys", price_cents=9900,
+            total_stock=100, starts_at=starts_at, ends_at=starts_at + timedelta(hours=1),
+        ))  # fmt: skip
+        db.session.commit()
+        click.echo("Created a demo sale that opens in 3 minutes.")
     click.echo("Demo data is loaded.")

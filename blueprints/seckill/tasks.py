@@ -18,11 +18,17 @@ log = logging.getLogger(__name__)
 def drain_orders() -> int:
     """Write the orders of waiting reservations. Idempotent: each reservation
     becomes one order however often it is read (a unique reservation id)."""
-    config = current_app.config
-    handled = service.drain(config["SECKILL_DRAIN_LIMIT"], config["SECKILL_DRAIN_BATCH"])
-    if handled >= config["SECKILL_DRAIN_LIMIT"]:
+    handled = _drain()
+    if handled >= current_app.config["SECKILL_DRAIN_LIMIT"]:
         drain_orders.delay()  # more are waiting: let other tasks in between
     return handled
+
+
+def _drain() -> int:
+    config = current_app.config
+    return service.drain(
+        config["SECKILL_DRAIN_LIMIT"], config["SECKILL_DRAIN_BATCH"], config["SECKILL_CLAIM_AFTER_MS"]
+    )
 
 
 @shared_task(name="seckill.cancel_unpaid", acks_late=True, reject_on_worker_lost=True)
@@ -43,8 +49,7 @@ def reconcile() -> dict:
     drain picked up (a lost kick, a killed worker), cancel unpaid orders whose
     delayed task was lost, and report stock that disagrees with the orders."""
     loaded = service.preload_today()
-    config = current_app.config
-    written = service.drain(config["SECKILL_DRAIN_LIMIT"], config["SECKILL_DRAIN_BATCH"])
+    written = _drain()
     cancelled = service.cancel_unpaid(service.overdue_unpaid())
     # Counted twice, a second apart: a batch in flight shifts the sum for a moment.
     first = service.stock_drift(loaded)

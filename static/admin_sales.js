@@ -1,0 +1,93 @@
+// The sales admin: list with live numbers, create, add stock, close.
+const rows = document.getElementById("sale-rows");
+const listStatus = document.getElementById("list-status");
+const when = new Intl.DateTimeFormat(undefined, {timeZone: window.TIMEZONE, dateStyle: "short", timeStyle: "short"});
+
+function say(element, kind, text) {
+  element.dataset.kind = kind;
+  element.textContent = text;
+}
+
+function cell(row, ...children) {
+  const td = document.createElement("td");
+  td.append(...children);
+  row.append(td);
+  return td;
+}
+
+function action(text, onClick) {
+  const element = document.createElement("button");
+  element.type = "button";
+  element.className = "secondary";
+  element.textContent = text;
+  element.addEventListener("click", onClick);
+  return element;
+}
+
+function render(sales) {
+  rows.replaceChildren();
+  for (const sale of sales) {
+    const row = document.createElement("tr");
+    row.dataset.testid = "sale-row";
+    const link = document.createElement("a");
+    link.href = `/seckill/${sale.id}`;
+    link.textContent = sale.title;
+    cell(row, String(sale.id));
+    cell(row, link, document.createElement("br"), sale.product);
+    cell(row, `${when.format(new Date(sale.starts_at))} – ${when.format(new Date(sale.ends_at))}`);
+    cell(row, `¥${(sale.price_cents / 100).toFixed(2)}`);
+    cell(row, `${sale.stock_left ?? "not loaded"} / ${sale.total_stock}`);
+    const orders = Object.entries(sale.orders).map(([state, n]) => `${state.replace("_", " ")} ${n}`);
+    cell(row, orders.join(", ") || "none");
+    cell(row, sale.status);
+    const addStock = action("Add stock", async () => {
+      const extra = Number(window.prompt(`Units to add to “${sale.title}”:`, "10"));
+      if (!Number.isInteger(extra) || extra <= 0) return;
+      const result = await api("PATCH", `/api/admin/sales/${sale.id}`, {total_stock: sale.total_stock + extra});
+      say(listStatus, result.status === 200 ? "success" : "error",
+          result.status === 200 ? `Added ${extra} units.` : errorMessage(result));
+      load();
+    });
+    const close = action("Close", async () => {
+      if (!window.confirm(`Close “${sale.title}” now?`)) return;
+      const result = await api("POST", `/api/admin/sales/${sale.id}/close`, {});
+      say(listStatus, result.status === 200 ? "success" : "error",
+          result.status === 200 ? `Closed “${sale.title}”.` : errorMessage(result));
+      load();
+    });
+    close.disabled = sale.status === "closed";
+    cell(row, addStock, close).className = "actions";
+    rows.append(row);
+  }
+}
+
+async function load() {
+  const result = await api("GET", "/api/admin/sales");
+  if (result.status !== 200) return say(listStatus, "error", errorMessage(result));
+  render(result.data.sales);
+  if (listStatus.dataset.kind === "pending") {
+    say(listStatus, "success", result.data.sales.length ? "" : "No sales yet: create one below.");
+  }
+}
+
+document.getElementById("new-sale").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const status = document.getElementById("new-status");
+  say(status, "pending", "Creating…");
+  const result = await api("POST", "/api/admin/sales", {
+    title: form.title.value,
+    product: form.product.value,
+    price_cents: Math.round(Number(form.price.value) * 100),
+    total_stock: Number(form.total_stock.value),
+    starts_at: form.starts_at.value,
+    ends_at: form.ends_at.value,
+  });
+  if (result.status !== 201) return say(status, "error", errorMessage(result));
+  form.reset();
+  say(status, "success", `Created “${result.data.sale.title}”.`);
+  load();
+});
+
+load();
+setInterval(load, 2000);

@@ -1,0 +1,122 @@
+// A flash sale's page: countdown on the server's clock, buy, then poll the result every 2 s.
+const sale = window.SALE;
+const root = document.getElementById("sale");
+const stock = document.getElementById("stock");
+const countdown = document.getElementById("countdown");
+const buy = document.getElementById("buy");
+const pay = document.getElementById("pay");
+const status = document.getElementById("buy-status");
+const remembered = `seckill:${sale.id}`;
+let offset = 0;          // server clock minus this browser's clock, in ms
+let activity = null;
+let purchasing = false;  // a purchase is under way or done: the buy button stays off
+
+function say(kind, text) {
+  status.dataset.kind = kind;
+  status.textContent = text;
+}
+
+function serverNow() {
+  return Date.now() + offset;
+}
+
+function clock(ms) {
+  const seconds = Math.max(0, Math.ceil(ms / 1000));
+  const h = Math.floor(seconds / 3600), m = Math.floor(seconds / 60) % 60, s = seconds % 60;
+  const two = (n) => String(n).padStart(2, "0");
+  return h ? `${h}:${two(m)}:${two(s)}` : `${two(m)}:${two(s)}`;
+}
+
+async function refresh() {
+  const sent = Date.now();
+  const result = await api("GET", `/api/seckill/activities/${sale.id}`);
+  if (result.status !== 200) return;
+  const received = Date.now();
+  offset = Date.parse(result.data.server_time) - (sent + received) / 2;
+  activity = result.data.activity;
+  stock.textContent = activity.stock_left ?? activity.total_stock;
+  render();
+}
+
+function render() {
+  if (!activity) return;
+  const startsIn = Date.parse(activity.starts_at) - serverNow();
+  const endsIn = Date.parse(activity.ends_at) - serverNow();
+  let state = activity.state;
+  if (state === "upcoming" && startsIn <= 0) state = "open";  // the next refresh confirms
+  if (state === "open" && endsIn <= 0) state = "ended";
+  root.dataset.state = state;
+  const text = {
+    upcoming: `Opens in ${clock(startsIn)}`,
+    open: `Open now · ends in ${clock(endsIn)}`,
+    sold_out: "Sold out",
+    ended: "This sale is over",
+    closed: "This sale was closed",
+  };
+  countdown.textContent = text[state] || "";
+  if (buy) buy.disabled = purchasing || state !== "open";
+}
+
+async function purchase() {
+  purchasing = true;
+  render();
+  say("pending", "Sending your order…");
+  const result = await api("POST", `/api/seckill/${sale.id}`, {});
+  if (result.status === 202 || result.status === 409) {
+    localStorage.setItem(remembered, result.data.seckill_id);
+    if (result.status === 409) say("pending", "You already bought this one; checking your order…");
+    return follow(result.data.seckill_id);
+  }
+  purchasing = result.status === 410;
+  say("error", errorMessage(result));
+  refresh();
+}
+
+async function follow(seckillId) {
+  purchasing = true;
+  render();
+  const result = await api("GET", `/api/seckill/result/${seckillId}`);
+  if (result.status === 404) {
+    localStorage.removeItem(remembered);
+    purchasing = false;
+    return render();
+  }
+  if (result.status !== 200) {
+    say("pending", "Checking your order…");
+    return setTimeout(() => follow(seckillId), 2000);
+  }
+  const body = result.data;
+  if (body.code === 102 || body.code === 103) {
+    say("pending", body.code === 102 ? "You got one! In the queue for your order…" : "Writing your order…");
+    return setTimeout(() => follow(seckillId), 2000);
+  }
+  if (body.code === 100) {
+    say("success", `${body.message} Order #${body.order_id}.`);
+    showPay(body.order_id);
+  } else {
+    say("error", body.message);
+  }
+}
+
+function showPay(orderId) {
+  pay.hidden = false;
+  pay.onclick = async () => {
+    pay.disabled = true;
+    const result = await api("POST", `/api/seckill/orders/${orderId}/pay`, {});
+    if (result.status === 200) {
+      pay.hidden = true;
+      say("success", `Paid. Order #${orderId} is yours.`);
+    } else {
+      pay.disabled = false;
+      say("error", errorMessage(result));
+    }
+  };
+}
+
+if (buy) buy.addEventListener("click", purchase);
+refresh().then(() => {
+  const earlier = localStorage.getItem(remembered);
+  if (earlier && buy) follow(earlier);
+});
+setInterval(render, 250);
+setInterval(refresh, 2000);
