@@ -27,7 +27,9 @@ def drain_orders() -> int:
 def _drain() -> int:
     config = current_app.config
     return service.drain(
-        config["SECKILL_DRAIN_LIMIT"], config["SECKILL_DRAIN_BATCH"], config["SECKILL_CLAIM_AFTER_MS"]
+        limit=config["SECKILL_DRAIN_LIMIT"],
+        batch=config["SECKILL_DRAIN_BATCH"],
+        stale_after_ms=config["SECKILL_CLAIM_AFTER_MS"],
     )
 
 
