@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import time
 
+import click
 from flask import Blueprint, jsonify, render_template
 from sqlalchemy import select
 
@@ -12,7 +13,14 @@ from exts import db
 from models import SeckillActivity, SeckillOrder
 from models.types import utcnow
 
-bp = Blueprint("seckill", __name__)
+bp = Blueprint("seckill", __name__, cli_group="seckill")
+
+
+@bp.cli.command("preload")
+def preload_command() -> None:
+    """Load today's sales into Redis now (what beat does at midnight)."""
+    loaded = service.preload_today()
+    click.echo(f"Loaded {len(loaded)} sale(s) running today: {loaded}")
 
 
 def _state(sale: SeckillActivity, stock_left: int | None, now) -> str:

@@ -1,0 +1,84 @@
+"""Sales, buyers with logged-in sessions, and real-HTTP purchases for the flash-sale tests."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from datetime import timedelta
+
+from sqlalchemy import func, insert, select
+
+from blueprints.seckill import admin
+from exts import db
+from models import SeckillActivity, SeckillOrder, User
+from models.types import utcnow
+
+
+def open_sale(app, stock: int, starts_in: float = -60, lasts: float = 3600, **fields) -> int:
+    """A sale created as an admin creates one (so it is loaded into Redis); its id."""
+    now = utcnow()
+    with app.app_context():
+        sale = admin.create(
+            {
+                "title": "Test sale",
+                "product": "A thing",
+                "price_cents": 990,
+                "total_stock": stock,
+                "starts_at": now + timedelta(seconds=starts_in),
+                "ends_at": now + timedelta(seconds=starts_in + lasts),
+                **fields,
+            }
+        )
+        return sale.id
+
+
+def make_buyers(app, count: int, prefix: str = "buyer") -> list[int]:
+    with app.app_context():
+        rows = [{"email": f"{prefix}{n}@example.com", "created_at": utcnow()} for n in range(count)]
+        db.session.execute(insert(User), rows)
+        db.session.commit()
+        query = select(User.id).where(User.email.like(f"{prefix}%")).order_by(User.id)
+        return list(db.session.scalars(query))
+
+
+def session_cookie(app, user_id: int) -> str:
+    """The cookie Flask-Login would set for ``user_id`` after a login."""
+    serializer = app.session_interface.get_signing_serializer(app)
+    value = serializer.dumps({"_user_id": str(user_id), "_fresh": True})
+    return f"{app.config['SESSION_COOKIE_NAME']}={value}"
+
+
+def http(base: str, method: str, path: str, cookie: str | None = None) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        f"{base}{path}",
+        data=b"{}" if method == "POST" else None,
+        method=method,
+        headers={"Content-Type": "application/json", **({"Cookie": cookie} if cookie else {})},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+def orders(app, activity_id: int) -> list[SeckillOrder]:
+    with app.app_context():
+        query = select(SeckillOrder).where(SeckillOrder.activity_id == activity_id)
+        found = list(db.session.scalars(query))
+        db.session.expunge_all()
+        return found
+
+
+def order_count(app, activity_id: int) -> int:
+    with app.app_context():
+        query = select(func.count()).where(SeckillOrder.activity_id == activity_id)
+        return db.session.scalar(query)
+
+
+def sale_row(app, activity_id: int) -> SeckillActivity:
+    with app.app_context():
+        sale = db.session.get(SeckillActivity, activity_id)
+        db.session.expunge(sale)
+        return sale

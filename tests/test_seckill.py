@@ -1,0 +1,286 @@
+"""Flash sales end to end: the gate, orders written by a real worker, results, payment."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from celery.schedules import crontab
+
+from blueprints.seckill import service
+from tests.helpers import wait_for
+from tests.seckill_helpers import (
+    http,
+    make_buyers,
+    open_sale,
+    order_count,
+    orders,
+    session_cookie,
+)
+
+pytestmark = pytest.mark.integration
+
+
+def buy(client, activity_id: int):
+    return client.post(f"/api/seckill/{activity_id}", json={})
+
+
+def result(client, seckill_id: str) -> dict:
+    response = client.get(f"/api/seckill/result/{seckill_id}")
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def as_user(app, client, user_id: int):
+    client.set_cookie(
+        app.config["SESSION_COOKIE_NAME"], session_cookie(app, user_id).split("=", 1)[1]
+    )
+    return client
+
+
+def test_exactly_the_stock_is_sold_to_distinct_buyers(app, live_server, worker, app_redis):
+    stock, buyers = 25, 120
+    activity_id = open_sale(app, stock)
+    cookies = [session_cookie(app, user_id) for user_id in make_buyers(app, buyers)]
+
+    def attempt(cookie: str) -> tuple[int, dict]:
+        return http(live_server, "POST", f"/api/seckill/{activity_id}", cookie)
+
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        answers = list(pool.map(attempt, cookies))
+    statuses = sorted(status for status, _ in answers)
+    assert statuses.count(202) == stock
+    assert statuses.count(410) == buyers - stock
+    assert int(app_redis.hget(service.sale_key(activity_id), "stock")) == 0
+
+    wait_for(lambda: order_count(app, activity_id) == stock, message="orders written")
+    written = orders(app, activity_id)
+    assert len({order.user_id for order in written}) == stock
+    assert {order.status for order in written} == {"pending_payment"}
+    accepted = {body["seckill_id"] for status, body in answers if status == 202}
+    assert {order.reservation_id for order in written} == accepted
+    for (status, body), cookie in zip(answers, cookies, strict=True):
+        if status == 202:
+            code, polled = http(
+                live_server, "GET", f"/api/seckill/result/{body['seckill_id']}", cookie
+            )
+            assert polled["code"] == 100 and polled["order_id"]
+
+
+def test_a_second_click_never_takes_a_second_unit(app, client, worker):
+    activity_id = open_sale(app, 5)
+    (user_id,) = make_buyers(app, 1)
+    as_user(app, client, user_id)
+    first = buy(client, activity_id)
+    assert first.status_code == 202
+    again = buy(client, activity_id)
+    assert again.status_code == 409
+    assert again.json["error"]["code"] == "already_bought"
+    assert again.json["seckill_id"] == first.json["seckill_id"]
+    wait_for(lambda: result(client, first.json["seckill_id"])["code"] == 100, message="written")
+    assert order_count(app, activity_id) == 1
+    assert client.get(f"/api/seckill/activities/{activity_id}").json["activity"]["stock_left"] == 4
+
+
+def test_the_gate_refuses_clearly(app, client):
+    (user_id,) = make_buyers(app, 1)
+    upcoming = open_sale(app, 5, starts_in=600)
+    over = open_sale(app, 5, starts_in=-7200, lasts=3600)
+    closed = open_sale(app, 5)
+    tomorrow = open_sale(app, 5, starts_in=2 * 86400)
+    client.post(f"/api/seckill/{closed}", json={})  # anonymous first
+    assert buy(client, closed).status_code == 401
+
+    as_user(app, client, user_id)
+    with app.app_context():
+        from blueprints.seckill import admin
+
+        admin.close(admin.get(closed))
+    cases = [
+        (upcoming, 403, "not_open_yet"),
+        (tomorrow, 403, "not_open_yet"),
+        (over, 403, "closed"),
+        (closed, 403, "closed"),
+        (999_999, 404, "not_found"),
+    ]
+    for activity_id, status, code in cases:
+        response = buy(client, activity_id)
+        assert (response.status_code, response.json["error"]["code"]) == (status, code)
+    assert int(buy(client, upcoming).headers["Retry-After"]) > 500
+    assert client.post(f"/api/seckill/{upcoming}", data="x").status_code == 400
+    assert client.get("/api/seckill/result/nope").status_code == 404
+
+
+def test_sold_out_is_answered_without_redis_once_seen(app, client, app_redis, monkeypatch):
+    activity_id = open_sale(app, 1)
+    first, second, third = make_buyers(app, 3)
+    assert buy(as_user(app, client, first), activity_id).status_code == 202
+    assert buy(as_user(app, client, second), activity_id).status_code == 410
+
+    def no_redis(*args, **kwargs):
+        raise AssertionError("a known sold-out sale must not ask Redis")
+
+    monkeypatch.setattr(service, "reserve", no_redis)
+    assert buy(as_user(app, client, third), activity_id).status_code == 410
+
+
+def test_a_redelivered_reservation_creates_no_second_order(
+    app, client, celery_app, worker, app_redis
+):
+    activity_id = open_sale(app, 5)
+    (user_id,) = make_buyers(app, 1)
+    seckill_id = buy(as_user(app, client, user_id), activity_id).json["seckill_id"]
+    wait_for(lambda: result(client, seckill_id)["code"] == 100, message="written")
+    order_id = result(client, seckill_id)["order_id"]
+
+    # The same reservation once more, as a broker redelivery or a replayed entry would bring it.
+    fields = {"activity": activity_id, "user": user_id, "seckill_id": seckill_id,
+              "price_cents": 990, "at": 1.0}  # fmt: skip
+    app_redis.xadd(service.STREAM, fields)
+    celery_app.send_task("seckill.drain_orders")
+    wait_for(lambda: app_redis.xlen(service.STREAM) == 0, message="drained")
+    assert order_count(app, activity_id) == 1
+    assert result(client, seckill_id) == {"code": 100, "message": "Your order is placed.",
+                                          "order_id": order_id}  # fmt: skip
+
+
+def test_reconciliation_writes_a_reservation_nobody_asked_to_drain(
+    app, client, celery_app, worker, app_redis
+):
+    activity_id = open_sale(app, 5)
+    (user_id,) = make_buyers(app, 1)
+    # As if the web process died right after the gate: the reservation is in
+    # Redis, but no drain task was ever queued.
+    app_redis.set(service.DRAIN_KICKED, "1", ex=60)
+    seckill_id = buy(as_user(app, client, user_id), activity_id).json["seckill_id"]
+    assert result(client, seckill_id)["code"] == 102
+    assert order_count(app, activity_id) == 0
+
+    entry = celery_app.conf.beat_schedule["reconcile-sales"]
+    assert entry["schedule"] == 60.0
+    celery_app.send_task(entry["task"])  # as beat sends it
+    wait_for(lambda: result(client, seckill_id)["code"] == 100, message="reconciled")
+    assert order_count(app, activity_id) == 1
+
+
+def test_an_unpaid_order_times_out_and_its_unit_sells_again(app, client, worker, monkeypatch):
+    monkeypatch.setitem(app.config, "SECKILL_PAY_TIMEOUT", 1)
+    activity_id = open_sale(app, 1)
+    slow, other = make_buyers(app, 2)
+    seckill_id = buy(as_user(app, client, slow), activity_id).json["seckill_id"]
+    wait_for(lambda: result(client, seckill_id)["code"] == 100, message="written")
+    order_id = result(client, seckill_id)["order_id"]
+    assert buy(as_user(app, client, other), activity_id).status_code == 410
+
+    as_user(app, client, slow)
+    wait_for(lambda: result(client, seckill_id)["code"] == 101, message="cancelled")
+    assert "not paid in time" in result(client, seckill_id)["message"]
+    paid = client.post(f"/api/seckill/orders/{order_id}/pay", json={})
+    assert paid.status_code == 409
+
+    # Every process forgot it was sold out: the unit is for sale again, once.
+    wait_for(lambda: buy(as_user(app, client, other), activity_id).status_code == 202,
+             message="the unit is back")  # fmt: skip
+    with app.app_context():
+        assert service.cancel_unpaid([order_id]) == 0, "a second cancel changes nothing"
+        assert service.live_stock([activity_id])[activity_id] == 0
+
+
+def test_paying_an_order(app, client, worker):
+    activity_id = open_sale(app, 3)
+    buyer, stranger = make_buyers(app, 2)
+    seckill_id = buy(as_user(app, client, buyer), activity_id).json["seckill_id"]
+    wait_for(lambda: result(client, seckill_id)["code"] == 100, message="written")
+    order_id = result(client, seckill_id)["order_id"]
+
+    assert (
+        client.post(f"/api/seckill/orders/{order_id}/pay", json={}).json["order"]["status"]
+        == "paid"
+    )
+    assert client.post(f"/api/seckill/orders/{order_id}/pay", json={}).status_code == 200
+    with app.app_context():
+        assert service.cancel_unpaid([order_id]) == 0, "a paid order is never cancelled"
+    as_user(app, client, stranger)
+    assert client.post(f"/api/seckill/orders/{order_id}/pay", json={}).status_code == 404
+    assert client.get(f"/api/seckill/result/{seckill_id}").status_code == 404
+
+
+def test_preloading_is_idempotent_and_keeps_stock_on_sale(
+    app, client, app_redis, celery_app, worker
+):
+    activity_id = open_sale(app, 3)
+    later = open_sale(app, 3, starts_in=3 * 86400)
+    (user_id,) = make_buyers(app, 1)
+    assert buy(as_user(app, client, user_id), activity_id).status_code == 202
+    with app.app_context():
+        assert activity_id in service.preload_today()
+        assert later not in service.preload_today()
+    assert int(app_redis.hget(service.sale_key(activity_id), "stock")) == 2
+    assert not app_redis.exists(service.sale_key(later))
+
+    entry = celery_app.conf.beat_schedule["preload-todays-sales"]
+    assert isinstance(entry["schedule"], crontab)
+    assert entry["schedule"].hour == {0} and entry["schedule"].minute == {0}
+    assert celery_app.conf.timezone == "Asia/Shanghai" and celery_app.conf.enable_utc
+
+    runner = app.test_cli_runner()
+    wait_for(lambda: order_count(app, activity_id) == 1, message="written")
+    app_redis.delete(service.sale_key(activity_id))  # as if Redis lost the sale
+    outcome = runner.invoke(args=["seckill", "preload"])
+    assert outcome.exit_code == 0, outcome.output
+    assert int(app_redis.hget(service.sale_key(activity_id), "stock")) == 2, "counted from orders"
+
+
+def test_sales_for_administrators(app, client, login_as):
+    login_as("admin@example.com")
+    now = app.config["TIMEZONE"]
+    body = {"title": "Night sale", "product": "Lamp", "price_cents": 1999, "total_stock": 10,
+            "starts_at": "2030-01-01T20:00:00", "ends_at": "2030-01-01T21:00:00"}  # fmt: skip
+    created = client.post("/api/admin/sales", json=body)
+    assert created.status_code == 201, created.json
+    sale = created.json["sale"]
+    assert sale["starts_at"] == "2030-01-01T12:00:00+00:00", f"read in {now}"
+    assert sale["stock_left"] is None, "not today: not loaded"
+
+    edited = client.patch(f"/api/admin/sales/{sale['id']}", json={"total_stock": 5})
+    assert edited.json["sale"]["total_stock"] == 5, "before opening, stock may go down"
+    bad = [
+        ({**body, "total_stock": 0}, "invalid_field"),
+        ({**body, "price_cents": "10"}, "invalid_field"),
+        ({**body, "starts_at": "tomorrow"}, "invalid_field"),
+        ({**body, "ends_at": "2030-01-01T19:00:00"}, "invalid_window"),
+        ({**body, "colour": "red"}, "unknown_field"),
+        ({k: v for k, v in body.items() if k != "title"}, "missing_field"),
+    ]
+    for payload, code in bad:
+        response = client.post("/api/admin/sales", json=payload)
+        assert (response.status_code, response.json["error"]["code"]) == (400, code)
+
+    running = open_sale(app, 4)
+    lowered = client.patch(f"/api/admin/sales/{running}", json={"total_stock": 3})
+    assert lowered.json["error"]["code"] == "stock_lowered"
+    raised = client.patch(f"/api/admin/sales/{running}", json={"total_stock": 6})
+    assert raised.json["sale"]["stock_left"] == 6
+    closed = client.post(f"/api/admin/sales/{running}/close", json={})
+    assert closed.json["sale"]["status"] == "closed"
+    listed = client.get("/api/admin/sales").json["sales"]
+    assert {s["id"] for s in listed} == {sale["id"], running}
+    assert client.get(f"/api/admin/sales/{running}/orders").json["orders"] == []
+    assert client.get("/admin/sales").status_code == 200
+
+
+def test_sales_admin_is_for_admins_only(app, client, login_as):
+    assert client.get("/api/admin/sales").status_code == 401
+    login_as("shopper@example.com")
+    assert client.get("/api/admin/sales").status_code == 403
+    assert client.post("/api/admin/sales", json={}).status_code == 403
+    assert client.get("/admin/sales").status_code == 403
+
+
+def test_sale_pages(app, client):
+    activity_id = open_sale(app, 2)
+    page = client.get(f"/seckill/{activity_id}")
+    assert page.status_code == 200 and b"Test sale" in page.data
+    assert client.get("/seckill/999999").status_code == 404
+    listed = client.get("/api/seckill/activities").json
+    assert [a["id"] for a in listed["activities"]] == [activity_id]
+    assert listed["activities"][0]["state"] == "open" and listed["server_time"]
+    assert b"Test sale" in client.get("/").data
