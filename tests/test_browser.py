@@ -140,3 +140,29 @@ def test_the_home_page_without_banners(page, live_server):
     expect(page.locator("#carousel")).to_have_attribute("data-state", "empty")
     expect(page.locator("#carousel")).to_be_hidden()
     expect(page.locator("h1")).to_contain_text("Welcome")
+
+
+def test_buying_in_a_flash_sale(page, live_server, worker, mailbox, app):
+    from playwright.sync_api import expect
+
+    from tests.seckill_helpers import open_sale
+
+    activity_id = open_sale(app, 3, starts_in=6)
+    log_in(page, live_server, mailbox, "buyer@example.com", next_path=f"/seckill/{activity_id}")
+    expect(page.locator("#countdown")).to_contain_text("Opens in 00:0")
+    expect(page.locator("#buy")).to_be_disabled()
+    expect(page.get_by_test_id("stock")).to_have_text("3")
+
+    expect(page.locator("#buy")).to_be_enabled()  # the countdown reached the start
+    expect(page.locator("#countdown")).to_contain_text("Open now")
+    page.get_by_role("button", name="Buy now").click()
+    expect(page.locator("#buy-status")).to_contain_text("Your order is placed. Order #")
+    expect(page.locator("#buy")).to_be_disabled()
+    expect(page.get_by_test_id("stock")).to_have_text("2")
+
+    page.get_by_role("button", name="Pay").click()
+    expect(page.locator("#buy-status")).to_contain_text("Paid.")
+    expect(page.get_by_role("button", name="Pay")).to_be_hidden()
+
+    page.reload()  # the page remembers the purchase and shows it again
+    expect(page.locator("#buy-status")).to_contain_text("Your order is placed")
