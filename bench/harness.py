@@ -38,7 +38,12 @@ class SlowSink:
 
 
 @contextmanager
-def stack(extra_env: dict[str, str] | None = None, mail_delay: float = 0.0, web_workers: int = 0):
+def stack(
+    extra_env: dict[str, str] | None = None,
+    mail_delay: float = 0.0,
+    web_workers: int = 0,
+    wsgi_app: str = "app:create_app()",
+):
     """Start the product on private ports; yields (base_url, env, sink)."""
     with ExitStack() as stop, tempfile.TemporaryDirectory() as tmp:
         redis_port = free_port()
@@ -74,7 +79,7 @@ def stack(extra_env: dict[str, str] | None = None, mail_delay: float = 0.0, web_
         web_workers = web_workers or 2 * (os.cpu_count() or 1) + 1  # gunicorn's advice
         web = subprocess.Popen(
             [python, "-m", "gunicorn", "-w", str(web_workers), "-b", f"127.0.0.1:{port}",
-             "--log-level", "warning", "app:create_app()"], env=env, cwd=ROOT,
+             "--log-level", "warning", wsgi_app], env=env, cwd=ROOT,
         )  # fmt: skip
         stop.callback(_stop, web)
         base_url = f"http://127.0.0.1:{port}"
@@ -118,6 +123,8 @@ def wrk(url: str, script: str, seconds: int = 10, connections: int = 50, threads
             result.update(json.loads(line.removeprefix("WRK_JSON ")))
         elif line.startswith("WRK_CACHE "):  # from count_cache.lua
             result["x_cache"] = json.loads(line.removeprefix("WRK_CACHE "))
+        elif line.startswith("WRK_STATUS "):  # from seckill.lua
+            result["statuses"] = json.loads(line.removeprefix("WRK_STATUS "))
     return result
 
 

@@ -1,0 +1,47 @@
+-- POST to the path given, each request as the next of many logged-in users.
+-- wrk ... -- <path> <cookie file> ; counts the answers' statuses.
+dofile("bench/wrk/report.lua")
+local report = done
+
+local threads = {}
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("thread_id", #threads)
+end
+
+local path, cookies, next_cookie = "/", {}, 1
+statuses = {}
+function init(args)
+  path = args[1]
+  for line in io.lines(args[2]) do
+    table.insert(cookies, line)
+  end
+  -- Threads take turns through the users, so no user appears twice in a run.
+  next_cookie = thread_id
+end
+
+function request()
+  local cookie = cookies[next_cookie]
+  next_cookie = next_cookie + 2
+  if next_cookie > #cookies then next_cookie = next_cookie - #cookies end
+  return wrk.format("POST", path, {["Content-Type"] = "application/json", ["Cookie"] = cookie}, "{}")
+end
+
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+
+function done(summary, latency, requests)
+  local total = {}
+  for _, thread in ipairs(threads) do
+    for status, n in pairs(thread:get("statuses")) do
+      total[status] = (total[status] or 0) + n
+    end
+  end
+  local parts = {}
+  for status, n in pairs(total) do
+    table.insert(parts, string.format('"%d": %d', status, n))
+  end
+  io.write('WRK_STATUS {' .. table.concat(parts, ", ") .. '}\n')
+  report(summary, latency, requests)
+end
