@@ -1,5 +1,5 @@
--- POST to the path given, each request as the next of many logged-in users.
--- wrk ... -- <path> <cookie file> ; counts the answers' statuses.
+-- Each request as the next of many logged-in users; counts the answers' statuses.
+-- wrk ... -- <POST|GET> <path> <cookie file>
 dofile("bench/wrk/report.lua")
 local report = done
 
@@ -9,11 +9,11 @@ function setup(thread)
   thread:set("thread_id", #threads)
 end
 
-local path, cookies, next_cookie = "/", {}, 1
+local method, path, cookies, next_cookie = "POST", "/", {}, 1
 statuses = {}
 function init(args)
-  path = args[1]
-  for line in io.lines(args[2]) do
+  method, path = args[1], args[2]
+  for line in io.lines(args[3]) do
     table.insert(cookies, line)
   end
   -- Threads take turns through the users, so no user appears twice in a run.
@@ -24,6 +24,9 @@ function request()
   local cookie = cookies[next_cookie]
   next_cookie = next_cookie + 2
   if next_cookie > #cookies then next_cookie = next_cookie - #cookies end
+  if method == "GET" then
+    return wrk.format("GET", path, {["Cookie"] = cookie})
+  end
   return wrk.format("POST", path, {["Content-Type"] = "application/json", ["Cookie"] = cookie}, "{}")
 end
 
