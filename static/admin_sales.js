@@ -39,7 +39,14 @@ function render(sales) {
     cell(row, `${sale.stock_left ?? "not loaded"} / ${sale.total_stock}`);
     const orders = Object.entries(sale.orders).map(([state, n]) => `${state.replace("_", " ")} ${n}`);
     cell(row, orders.join(", ") || "none");
-    cell(row, sale.status);
+    const state = cell(row, sale.status);
+    if (sale.stock_drift) {
+      const warning = document.createElement("div");
+      warning.className = "status";
+      warning.dataset.kind = "error";
+      warning.textContent = `Redis stock off by ${sale.stock_drift > 0 ? "+" : ""}${sale.stock_drift}`;
+      state.append(warning);
+    }
     const addStock = action("Add stock", async () => {
       const extra = Number(window.prompt(`Units to add to “${sale.title}”:`, "10"));
       if (!Number.isInteger(extra) || extra <= 0) return;

@@ -284,3 +284,15 @@ def test_sale_pages(app, client):
     assert [a["id"] for a in listed["activities"]] == [activity_id]
     assert listed["activities"][0]["state"] == "open" and listed["server_time"]
     assert b"Test sale" in client.get("/").data
+
+
+def test_reconciliation_reports_stock_that_disagrees_with_the_orders(
+    app, client, celery_app, worker, app_redis, login_as
+):
+    activity_id = open_sale(app, 5)
+    app_redis.hincrby(service.sale_key(activity_id), "stock", 2)  # units out of nowhere
+    celery_app.send_task("seckill.reconcile")
+    wait_for(lambda: app_redis.get(service.drift_key(activity_id)) == "2", message="reported")
+    login_as("admin@example.com")
+    (sale,) = client.get("/api/admin/sales").json["sales"]
+    assert sale["stock_drift"] == 2

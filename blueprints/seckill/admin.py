@@ -110,6 +110,7 @@ def overview(sales: list[SeckillActivity]) -> list[dict[str, Any]]:
     """Each sale with its live stock, orders by status, and any reported drift."""
     ids = [sale.id for sale in sales]
     stock = service.live_stock(ids)
+    drift = service.reported_drift(ids)
     counts: dict[int, dict[str, int]] = {i: {} for i in ids}
     query = (
         select(SeckillOrder.activity_id, SeckillOrder.status, func.count())
@@ -124,6 +125,7 @@ def overview(sales: list[SeckillActivity]) -> list[dict[str, Any]]:
             "stock_left": stock[sale.id],
             "orders": counts[sale.id],
             "sold": counts[sale.id].get("pending_payment", 0) + counts[sale.id].get("paid", 0),
+            "stock_drift": drift.get(sale.id),
         }
         for sale in sales
     ]

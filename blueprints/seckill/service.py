@@ -462,6 +462,20 @@ def overdue_unpaid() -> list[int]:
 # Reconciliation -------------------------------------------------------------------
 
 
+def drift_key(activity_id: int) -> str:
+    return f"{sale_key(activity_id)}:drift"
+
+
+def reported_drift(activity_ids: Iterable[int]) -> dict[int, int]:
+    """What the last reconciliation reported per sale (units; absent when none)."""
+    ids = list(activity_ids)
+    try:
+        values = redis.mget([drift_key(i) for i in ids]) if ids else []
+    except redis_lib.RedisError:
+        return {}
+    return {i: int(v) for i, v in zip(ids, values, strict=True) if v is not None}
+
+
 def pending_by_sale() -> dict[int, int]:
     """Reservations in the stream not yet written, per sale."""
     counts: dict[int, int] = {}

@@ -59,5 +59,5 @@ def reconcile() -> dict:
     drift = {i: d for i, d in service.stock_drift(loaded).items() if d and d == first.get(i)}
     for activity_id, units in drift.items():
         log.error("sale %s: Redis stock is off by %+d units from the orders", activity_id, units)
-        redis.set(f"{service.sale_key(activity_id)}:drift", units, ex=3600)
+        redis.set(service.drift_key(activity_id), units, ex=3600)
     return {"loaded": loaded, "written": written, "cancelled": cancelled, "drift": drift}
