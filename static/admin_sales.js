@@ -24,6 +24,17 @@ function action(text, onClick) {
   return element;
 }
 
+const open = new Set();  // sales whose orders are shown
+
+async function listOrders(saleId, target) {
+  const result = await api("GET", `/api/admin/sales/${saleId}/orders`);
+  if (result.status !== 200) return target.replaceChildren(errorMessage(result));
+  const lines = result.data.orders.map((order) =>
+    `#${order.id} · user ${order.user_id} · ${order.status.replace("_", " ")} · ${when.format(new Date(order.created_at))}`);
+  target.replaceChildren(lines.length ? lines.join("\n") : "No orders yet.");
+  target.style.whiteSpace = "pre-line";
+}
+
 function render(sales) {
   rows.replaceChildren();
   for (const sale of sales) {
@@ -63,8 +74,18 @@ function render(sales) {
       load();
     });
     close.disabled = sale.status === "closed";
-    cell(row, addStock, close).className = "actions";
-    rows.append(row);
+    const details = document.createElement("tr");
+    details.hidden = !open.has(sale.id);
+    const list = cell(details);
+    list.colSpan = 8;
+    const showOrders = action("Orders", () => {
+      if (open.has(sale.id)) open.delete(sale.id); else open.add(sale.id);
+      details.hidden = !open.has(sale.id);
+      if (!details.hidden) listOrders(sale.id, list);
+    });
+    cell(row, addStock, close, showOrders).className = "actions";
+    rows.append(row, details);
+    if (!details.hidden) listOrders(sale.id, list);
   }
 }
 

@@ -296,3 +296,16 @@ def test_reconciliation_reports_stock_that_disagrees_with_the_orders(
     login_as("admin@example.com")
     (sale,) = client.get("/api/admin/sales").json["sales"]
     assert sale["stock_drift"] == 2
+
+
+def test_a_full_queue_refuses_before_taking_a_unit(app, client, app_redis, monkeypatch):
+    monkeypatch.setitem(app.config, "SECKILL_MAX_PENDING", 1)
+    app_redis.set(service.DRAIN_KICKED, "1", ex=60)  # no worker drains: the queue stays full
+    activity_id = open_sale(app, 5)
+    first, second = make_buyers(app, 2)
+    assert buy(as_user(app, client, first), activity_id).status_code == 202
+    refused = buy(as_user(app, client, second), activity_id)
+    assert refused.status_code == 503 and refused.json["error"]["code"] == "busy"
+    assert refused.headers["Retry-After"] == "1"
+    assert int(app_redis.hget(service.sale_key(activity_id), "stock")) == 4
+    assert app_redis.xlen(service.STREAM) == 1, "the waiting reservation is kept"
