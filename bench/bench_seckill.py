@@ -150,6 +150,8 @@ def main() -> dict:
             trivial = as_users(base, "GET", "/healthz", cookies, SECONDS)
             gate = gate_run(app, base, cookies, SECONDS)
             naive = as_users(base, "POST", f"/bench/naive/{naive_sale}", cookies, SECONDS)
+            assert set(naive["statuses"]) == {"202"}, f"the naive design must queue: {naive}"
+            assert set(trivial["statuses"]) == {"200"}, trivial
             rounds.append(
                 {"anonymous": anonymous, "trivial": trivial, "gate": gate, "naive": naive}
             )

@@ -7,6 +7,7 @@ from flask import jsonify
 from app import create_app
 from blueprints.api import ApiError
 from blueprints.auth.access import session_user_id
+from exts import csrf
 
 
 @shared_task(name="bench.naive_order")
@@ -18,6 +19,7 @@ app = create_app()
 
 
 @app.post("/bench/naive/<int:activity_id>")
+@csrf.exempt  # JSON only, like the product's /api
 def naive_buy(activity_id: int):
     user_id = session_user_id()
     if user_id is None:
