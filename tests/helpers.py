@@ -39,7 +39,7 @@ def add_banners(app, *titles: str, **fields) -> list[int]:
         return [banner.id for banner in banners]
 
 
-def wait_for(check, timeout: float = 15, message: str = "condition"):
+def wait_for(check, timeout: float = 30, message: str = "condition"):
     """Poll ``check()`` until it returns something truthy; that value."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import secrets
 
-from celery.result import AsyncResult
+from celery.states import FAILURE, READY_STATES, RETRY, SUCCESS
 from flask import Blueprint, current_app, jsonify, session
 from flask_login import current_user
 
@@ -37,10 +37,13 @@ def task_owner(task_id: str) -> tuple[str, str, int]:
 def task_status(task_id: str):
     if len(task_id) > 64 or redis.get(_owner_key(task_id)) != _owner():
         raise ApiError(404, "not_found", "No such task.")
-    result = AsyncResult(task_id, app=current_app.extensions["celery"])
-    body = {"task_id": task_id, "state": result.state, "ready": result.ready()}
-    if result.successful():
-        body["result"] = result.result
-    elif result.state in ("FAILURE", "RETRY"):
-        body["error"] = str(result.result)
+    # One read of the backend: separate reads of state and result could see
+    # two different moments (STARTED, then FAILURE) and contradict each other.
+    meta = current_app.extensions["celery"].backend.get_task_meta(task_id)
+    state = meta["status"]
+    body = {"task_id": task_id, "state": state, "ready": state in READY_STATES}
+    if state == SUCCESS:
+        body["result"] = meta["result"]
+    elif state in (FAILURE, RETRY):
+        body["error"] = str(meta["result"])
     return jsonify(body)

@@ -223,6 +223,7 @@ def _ask_for_drain() -> None:
         tasks.drain_orders.apply_async(retry=False)
     except Exception as error:  # noqa: BLE001 - the reservation waits for the reconciliation
         log.warning("could not ask for an order drain: %s", error)
+        redis.delete(DRAIN_KICKED)  # so the next reservation asks again
 
 
 # Results --------------------------------------------------------------------------
