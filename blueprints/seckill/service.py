@@ -228,6 +228,7 @@ def _ask_for_drain() -> None:
 
 # Results --------------------------------------------------------------------------
 
+PAYMENT_TIMED_OUT = "The order was not paid in time and was cancelled."
 RESULT_CODES = {
     "success": (100, "Your order is placed."),
     "failed": (101, "This purchase did not go through."),
@@ -257,9 +258,6 @@ def result_for(seckill_id: str, user_id: int) -> dict | None:
     if order.status == "cancelled":
         return {"code": 101, "message": PAYMENT_TIMED_OUT, "order_id": order.id}
     return {"code": 100, "message": RESULT_CODES["success"][1], "order_id": order.id}
-
-
-PAYMENT_TIMED_OUT = "The order was not paid in time and was cancelled."
 
 
 # Writing orders -------------------------------------------------------------------
@@ -329,10 +327,11 @@ def write_orders(entries: list) -> int:
         }
         for _, fields in entries
     ]
+    broken = set()  # reservations no retry can write (say, the user is gone)
     try:
         _insert_skipping_written(rows)
         db.session.commit()
-    except IntegrityError:  # a row no retry can write (say, its user is gone): one by one
+    except IntegrityError:  # find the culprits one by one
         db.session.rollback()
         for row in rows:
             try:
@@ -340,6 +339,7 @@ def write_orders(entries: list) -> int:
                 db.session.commit()
             except IntegrityError as error:
                 db.session.rollback()
+                broken.add(row["reservation_id"])
                 log.error("reservation %s cannot become an order: %s", row["reservation_id"], error)
 
     reservation_ids = [row["reservation_id"] for row in rows]
@@ -357,8 +357,12 @@ def write_orders(entries: list) -> int:
             order_id = written.get(fields["seckill_id"])
             if order_id is not None:
                 pipe.hset(key, mapping={"state": "success", "order_id": order_id})
-            else:  # the buyer already has an order for this sale (Redis lost its buyers)
-                pipe.hset(key, mapping={"state": "failed", "message": "You already bought one."})
+            else:
+                if fields["seckill_id"] in broken:
+                    pipe.hset(key, "state", "error")
+                else:  # the buyer already has an order for this sale (Redis lost its buyers)
+                    message = "You already bought one."
+                    pipe.hset(key, mapping={"state": "failed", "message": message})
                 _return_unit(pipe, int(fields["activity"]), fields["seckill_id"])
             pipe.expire(key, ttl)
             pipe.xack(STREAM, GROUP, entry_id)
