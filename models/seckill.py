@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -26,9 +24,6 @@ class SeckillActivity(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="active")  # active, closed
     created_at: Mapped[UTCDateTime] = mapped_column(default=utcnow)
     updated_at: Mapped[UTCDateTime] = mapped_column(default=utcnow, onupdate=utcnow)
-
-    def is_open(self, now: datetime) -> bool:
-        return self.status == "active" and self.starts_at <= now < self.ends_at
 
     def to_json(self) -> dict:
         return {

@@ -11,7 +11,7 @@ from sqlalchemy import func, insert, select
 
 from blueprints.seckill import admin
 from exts import db
-from models import SeckillActivity, SeckillOrder, User
+from models import SeckillOrder, User
 from models.types import utcnow
 
 
@@ -75,10 +75,3 @@ def order_count(app, activity_id: int) -> int:
     with app.app_context():
         query = select(func.count()).where(SeckillOrder.activity_id == activity_id)
         return db.session.scalar(query)
-
-
-def sale_row(app, activity_id: int) -> SeckillActivity:
-    with app.app_context():
-        sale = db.session.get(SeckillActivity, activity_id)
-        db.session.expunge(sale)
-        return sale
