@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import os
 import threading
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,6 +20,7 @@ import redis
 from celery.contrib.testing.worker import start_worker
 from flask_migrate import upgrade
 from sqlalchemy import MetaData
+from sqlalchemy.exc import OperationalError
 from werkzeug.serving import make_server
 
 from app import create_app
@@ -110,6 +112,9 @@ def celery_app(app):
 @pytest.fixture(scope="session")
 def worker(celery_app):
     """A real Celery worker consuming from the real broker, in this process."""
+    # A shared broker (RabbitMQ) keeps what earlier runs left queued: tasks for
+    # databases and Redis servers that no longer exist. Start empty.
+    celery_app.control.purge()
     with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
         yield
 
@@ -124,9 +129,19 @@ def clean_state(request):
     redis.Redis.from_url(app.config["REDIS_URL"]).flushdb()
     drop_all_local()
     with app.app_context():
-        for table in reversed(db.metadata.sorted_tables):
-            db.session.execute(table.delete())
-        db.session.commit()
+        for attempt in range(5):
+            try:
+                for table in reversed(db.metadata.sorted_tables):
+                    db.session.execute(table.delete())
+                db.session.commit()
+                break
+            except OperationalError:
+                # The worker may still be writing what the test started (an
+                # order drain); PostgreSQL then picks one side of a deadlock.
+                db.session.rollback()
+                if attempt == 4:
+                    raise
+                time.sleep(0.5)
 
 
 @pytest.fixture

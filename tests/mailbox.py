@@ -52,7 +52,7 @@ class Mailbox:
         with self._lock:
             return len(self.messages)
 
-    def wait_for(self, address: str, timeout: float = 15, since: int = 0) -> Message:
+    def wait_for(self, address: str, timeout: float = 30, since: int = 0) -> Message:
         deadline = time.monotonic() + timeout
         with self._lock:
             while True:
@@ -64,7 +64,7 @@ class Mailbox:
                     raise AssertionError(f"no mail for {address} within {timeout} s")
                 self._arrived.wait(left)
 
-    def last_code_for(self, address: str, timeout: float = 15, since: int = 0) -> str:
+    def last_code_for(self, address: str, timeout: float = 30, since: int = 0) -> str:
         """The six-digit code in the newest mail to ``address``."""
         message = self.wait_for(address, timeout, since)
         return re.search(r"\b(\d{6})\b", text_part(message)).group(1)
