@@ -109,7 +109,8 @@ def _wait_until_up(url: str, timeout: float = 30) -> None:
 
 def wrk(url: str, script: str, seconds: int = 10, connections: int = 50, threads: int = 2,
         args: list[str] | None = None) -> dict:  # fmt: skip
-    """Run wrk and return its numbers (requests, rps, p50_ms, p99_ms, errors, x_cache)."""
+    """Run wrk and return its numbers (requests, rps, p50_ms, p99_ms, errors, and the
+    script's tallies as ``counts``)."""
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: apt-get install wrk")
     command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s",
@@ -117,15 +118,8 @@ def wrk(url: str, script: str, seconds: int = 10, connections: int = 50, threads
     if args:
         command += ["--", *args]
     output = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True).stdout
-    result = {}
-    for line in output.splitlines():
-        if line.startswith("WRK_JSON "):
-            result.update(json.loads(line.removeprefix("WRK_JSON ")))
-        elif line.startswith("WRK_CACHE "):  # from count_cache.lua
-            result["x_cache"] = json.loads(line.removeprefix("WRK_CACHE "))
-        elif line.startswith("WRK_STATUS "):  # from seckill.lua
-            result["statuses"] = json.loads(line.removeprefix("WRK_STATUS "))
-    return result
+    line = next(line for line in output.splitlines() if line.startswith("WRK_JSON "))
+    return json.loads(line.removeprefix("WRK_JSON "))
 
 
 def machine() -> str:

@@ -4,10 +4,10 @@ from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from exts import db
-from models.types import UTCDateTime, utcnow
+from models.types import Timestamps
 
 
-class Banner(db.Model):
+class Banner(Timestamps, db.Model):
     """A slide of the home page carousel. Deleting one only marks it deleted."""
 
     __tablename__ = "banners"
@@ -20,8 +20,6 @@ class Banner(db.Model):
     position: Mapped[int] = mapped_column(default=0)
     is_show: Mapped[bool] = mapped_column(default=True)
     is_deleted: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[UTCDateTime] = mapped_column(default=utcnow)
-    updated_at: Mapped[UTCDateTime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     def to_json(self) -> dict:
         return {

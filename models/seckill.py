@@ -4,10 +4,10 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from exts import db
-from models.types import UTCDateTime, utcnow
+from models.types import Timestamps, UTCDateTime, utcnow
 
 
-class SeckillActivity(db.Model):
+class SeckillActivity(Timestamps, db.Model):
     """A flash sale: ``total_stock`` units of one product, one per buyer, in a time window."""
 
     __tablename__ = "seckill_activities"
@@ -22,8 +22,6 @@ class SeckillActivity(db.Model):
     ends_at: Mapped[UTCDateTime]
     per_user_limit: Mapped[int] = mapped_column(default=1)
     status: Mapped[str] = mapped_column(String(16), default="active")  # active, closed
-    created_at: Mapped[UTCDateTime] = mapped_column(default=utcnow)
-    updated_at: Mapped[UTCDateTime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     def to_json(self) -> dict:
         return {

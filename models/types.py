@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from sqlalchemy import DateTime
-from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 
@@ -35,3 +35,10 @@ UTCDateTime = Annotated[datetime, mapped_column(AwareDateTime())]
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class Timestamps:
+    """When a row was created and last changed."""
+
+    created_at: Mapped[UTCDateTime] = mapped_column(default=utcnow)
+    updated_at: Mapped[UTCDateTime] = mapped_column(default=utcnow, onupdate=utcnow)

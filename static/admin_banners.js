@@ -3,11 +3,6 @@ const rows = document.getElementById("banner-rows");
 const listStatus = document.getElementById("list-status");
 let banners = [];
 
-function say(element, kind, text) {
-  element.dataset.kind = kind;
-  element.textContent = text;
-}
-
 function field(name, value, label) {
   const input = document.createElement("input");
   input.name = name;

@@ -3,11 +3,6 @@ const rows = document.getElementById("sale-rows");
 const listStatus = document.getElementById("list-status");
 const when = new Intl.DateTimeFormat(undefined, {timeZone: window.TIMEZONE, dateStyle: "short", timeStyle: "short"});
 
-function say(element, kind, text) {
-  element.dataset.kind = kind;
-  element.textContent = text;
-}
-
 function cell(row, ...children) {
   const td = document.createElement("td");
   td.append(...children);

@@ -19,6 +19,12 @@ async function api(method, path, body) {
   return {status: response.status, data, retryAfter};
 }
 
+// A status line's text and kind (pending, success, error), which the CSS colours.
+function say(element, kind, text) {
+  element.dataset.kind = kind;
+  element.textContent = text;
+}
+
 function errorMessage(result) {
   return (result.data && result.data.error && result.data.error.message) || `Something went wrong (${result.status}).`;
 }

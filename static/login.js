@@ -17,8 +17,7 @@
   }
 
   function show(element, text, kind) {
-    element.textContent = text;
-    element.dataset.kind = kind || "";
+    say(element, kind || "", text);
   }
 
   function startCountdown(seconds) {

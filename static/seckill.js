@@ -11,11 +11,6 @@ let offset = 0;          // server clock minus this browser's clock, in ms
 let activity = null;
 let purchasing = false;  // a purchase is under way or done: the buy button stays off
 
-function say(kind, text) {
-  status.dataset.kind = kind;
-  status.textContent = text;
-}
-
 function serverNow() {
   return Date.now() + offset;
 }
@@ -60,15 +55,15 @@ function render() {
 async function purchase() {
   purchasing = true;
   render();
-  say("pending", "Sending your order…");
+  say(status, "pending", "Sending your order…");
   const result = await api("POST", `/api/seckill/${sale.id}`, {});
   if (result.status === 202 || result.status === 409) {
     localStorage.setItem(remembered, result.data.seckill_id);
-    if (result.status === 409) say("pending", "You already bought this one; checking your order…");
+    if (result.status === 409) say(status, "pending", "You already bought this one; checking your order…");
     return follow(result.data.seckill_id);
   }
   purchasing = result.status === 410;
-  say("error", errorMessage(result));
+  say(status, "error", errorMessage(result));
   refresh();
 }
 
@@ -82,19 +77,19 @@ async function follow(seckillId) {
     return render();
   }
   if (result.status !== 200) {
-    say("pending", "Checking your order…");
+    say(status, "pending", "Checking your order…");
     return setTimeout(() => follow(seckillId), 2000);
   }
   const body = result.data;
   if (body.code === 102 || body.code === 103) {
-    say("pending", body.code === 102 ? "You got one! In the queue for your order…" : "Writing your order…");
+    say(status, "pending", body.code === 102 ? "You got one! In the queue for your order…" : "Writing your order…");
     return setTimeout(() => follow(seckillId), 2000);
   }
   if (body.code === 100) {
-    say("success", `${body.message} Order #${body.order_id}.`);
+    say(status, "success", `${body.message} Order #${body.order_id}.`);
     showPay(body.order_id);
   } else {
-    say("error", body.message);
+    say(status, "error", body.message);
   }
 }
 
@@ -105,10 +100,10 @@ function showPay(orderId) {
     const result = await api("POST", `/api/seckill/orders/${orderId}/pay`, {});
     if (result.status === 200) {
       pay.hidden = true;
-      say("success", `Paid. Order #${orderId} is yours.`);
+      say(status, "success", `Paid. Order #${orderId} is yours.`);
     } else {
       pay.disabled = false;
-      say("error", errorMessage(result));
+      say(status, "error", errorMessage(result));
     }
   };
 }

@@ -37,7 +37,7 @@ def test_a_broker_outage_loses_no_send(client, celery_app, worker, mailbox, monk
     def broker_down(*args, **kwargs):
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(tasks.dispatch_code_sends, "delay", broker_down)
+    monkeypatch.setattr(tasks.dispatch_code_sends, "apply_async", broker_down)
     response = request_code(client, "queue@example.com")
     assert response.status_code == 202, "the send waits in the outbox"
     monkeypatch.undo()

@@ -2,12 +2,6 @@
 -- wrk ... -- <run id>
 dofile("bench/wrk/report.lua")
 
-local threads = 0
-function setup(thread)
-  threads = threads + 1
-  thread:set("thread_id", threads)
-end
-
 local run_id, counter = "run", 0
 function init(args)
   run_id = args[1] or run_id

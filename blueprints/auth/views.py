@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import logging
-
 from flask import (
     Blueprint,
     current_app,
@@ -12,7 +10,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
-from kombu.exceptions import OperationalError
 
 from blueprints.api import ApiError, json_body, string_field
 from blueprints.auth import tasks
@@ -30,9 +27,9 @@ from blueprints.auth.service import (
 from blueprints.jobs import task_owner
 from exts import db, limiter, login_manager
 from models import User
+from tasks import queue_or_log
 
 bp = Blueprint("auth", __name__)
-log = logging.getLogger(__name__)
 
 REFUSALS = {
     "cooldown": (429, "Please wait before asking for another code."),
@@ -74,10 +71,7 @@ def request_code():
         status, message = REFUSALS[refused.reason]
         raise ApiError(status, refused.reason, message, refused.retry_after) from None
     if issued.kick:
-        try:
-            tasks.dispatch_code_sends.delay()
-        except OperationalError as error:  # the send waits in the outbox for beat's sweep
-            log.warning("could not ask for a dispatcher: %s", error)
+        queue_or_log(tasks.dispatch_code_sends)  # else the send waits for beat's sweep
     return jsonify(task_id=issued.task_id, resend_after=issued.resend_after), 202
 
 

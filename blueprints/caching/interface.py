@@ -30,12 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from kombu.exceptions import OperationalError
 from redis import RedisError
 from sqlalchemy.orm import Session
 
 from blueprints.caching.local import CHANNEL, drop_local, local_copies
 from exts import db, redis
+from tasks import queue_or_log
 
 log = logging.getLogger(__name__)
 
@@ -176,13 +176,6 @@ def invalidate_after_commit(cache: InterfaceCache) -> None:
         cache.invalidate()
     except RedisError as error:
         log.warning("cache %s: invalidation failed, a task will retry it: %s", cache.name, error)
-        _queue(tasks.invalidate, cache.name, countdown=1)
-    _queue(tasks.invalidate, cache.name, countdown=current_app.config["CACHE_SECOND_DELETE_DELAY"])
-
-
-def _queue(task, name: str, countdown: float) -> None:
-    try:
-        # retry=False: during an outage the write answers at once instead of waiting on the broker.
-        task.apply_async((name,), countdown=countdown, retry=False)
-    except (OperationalError, RedisError) as error:
-        log.error("cache %s: could not queue its invalidation: %s", name, error)
+        queue_or_log(tasks.invalidate, (cache.name,), countdown=1)
+    delay = current_app.config["CACHE_SECOND_DELETE_DELAY"]
+    queue_or_log(tasks.invalidate, (cache.name,), countdown=delay)

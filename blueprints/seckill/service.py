@@ -37,6 +37,7 @@ from blueprints.caching.local import CHANNEL, local_copies
 from exts import db, redis
 from models import SeckillActivity, SeckillOrder
 from models.types import utcnow
+from tasks import queue_or_log
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +75,6 @@ def _script(name: str):
     return scripts[name]
 
 
-def _epoch(moment: datetime) -> float:
-    return moment.timestamp()
-
-
 # Preloading -------------------------------------------------------------------
 
 
@@ -105,12 +102,12 @@ def sold_count(activity_id: int) -> int:
 def preload(activity: SeckillActivity) -> int:
     """Load ``activity`` into Redis (idempotent, never resets stock); its stock there."""
     keys = [sale_key(activity.id), buyers_key(activity.id), returned_key(activity.id)]
-    expire_at = int(_epoch(activity.ends_at) + 2 * 86400)  # results and buyers outlive the sale
+    expire_at = int(activity.ends_at.timestamp() + 2 * 86400)  # results and buyers outlive the sale
     args = [
         max(0, activity.total_stock - sold_count(activity.id)),
         activity.total_stock,
-        _epoch(activity.starts_at),
-        _epoch(activity.ends_at),
+        activity.starts_at.timestamp(),
+        activity.ends_at.timestamp(),
         activity.status,
         activity.price_cents,
         expire_at,
@@ -219,10 +216,7 @@ def reserve(activity_id: int, user_id: int) -> Verdict:
 def _ask_for_drain() -> None:
     from blueprints.seckill import tasks
 
-    try:
-        tasks.drain_orders.apply_async(retry=False)
-    except Exception as error:  # noqa: BLE001 - the reservation waits for the reconciliation
-        log.warning("could not ask for an order drain: %s", error)
+    if not queue_or_log(tasks.drain_orders):  # the reservation waits for the reconciliation
         redis.delete(DRAIN_KICKED)  # so the next reservation asks again
 
 
