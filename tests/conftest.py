@@ -20,7 +20,7 @@ import redis
 from celery.contrib.testing.worker import start_worker
 from flask_migrate import upgrade
 from sqlalchemy import MetaData
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.serving import make_server
 
 from app import create_app
@@ -135,9 +135,10 @@ def clean_state(request):
                     db.session.execute(table.delete())
                 db.session.commit()
                 break
-            except OperationalError:
+            except (OperationalError, IntegrityError):
                 # The worker may still be writing what the test started (an
-                # order drain); PostgreSQL then picks one side of a deadlock.
+                # order drain): PostgreSQL breaks a deadlock, or a row lands
+                # after its table was emptied. Empty everything again.
                 db.session.rollback()
                 if attempt == 4:
                     raise
