@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	# Python 3.11's bundled pip backtracks into ancient kombu releases on our pins.
+	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade "pip>=25"
 	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev,tencent,aliyun]"
 	touch $(STAMP)
 

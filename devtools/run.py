@@ -49,11 +49,20 @@ def main() -> int:
         [sys.executable, "-m", "honcho", "start", "-f", "Procfile", *processes], env=env, cwd=ROOT
     )
     try:
-        return honcho.wait()
+        code = honcho.wait()
     except KeyboardInterrupt:
         return honcho.wait()  # honcho got the same Ctrl-C and stops its children
     finally:
         url_file.unlink(missing_ok=True)
+    # One process stopping stops them all: a half-running stack (a web with no
+    # worker) would accept work that nobody does.
+    print(
+        "\nmake run stopped: one process exited (its name and code are above, as"
+        " 'NAME.1 stopped (rc=N)'), so honcho stopped the others. Fix its cause"
+        " and run `make run` again; queued work and data are kept.",
+        file=sys.stderr,
+    )
+    return code or 1
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from config import ROOT
 from exts import db, mail
 from models import User
+from tests.workers import start_worker_process, stop, worker_env
 
 
 @shared_task(name="tests.context_probe", ignore_result=False)
@@ -61,28 +62,14 @@ def test_a_task_in_a_real_worker_sees_app_database_and_mail(app, worker, mailbox
 def test_the_worker_command_runs_tasks(app, redis_base, mailbox, pool, tmp_path):
     """`celery -A tasks.celery worker` as an operator starts it, with either pool."""
     broker = f"{redis_base}/3"  # its own queue: the in-process worker must not take the task
-    env = {
-        **os.environ,
-        "REDIS_URL": app.config["REDIS_URL"],
-        "CELERY_BROKER_URL": broker,
-        "CELERY_RESULT_BACKEND": app.config["CELERY"]["result_backend"],
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "MAIL_SERVER": app.config["MAIL_SERVER"],
-        "MAIL_PORT": str(app.config["MAIL_PORT"]),
-        "SECRET_KEY": app.config["SECRET_KEY"],
-    }
-    command = [
-        sys.executable, "-m", "celery", "-A", "tasks.celery", "worker",
-        f"--pool={pool}", "--concurrency=2", "-I", "tests.test_factory", "--loglevel=warning",
-    ]  # fmt: skip
-    worker = subprocess.Popen(command, env=env, cwd=ROOT)
+    env = worker_env(app, CELERY_BROKER_URL=broker)
+    worker = start_worker_process(env, "--concurrency=2", "-I", "tests.test_factory", pool=pool)
     client = Celery(broker=broker, backend=env["CELERY_RESULT_BACKEND"], set_as_current=False)
     try:
         result = client.send_task("tests.context_probe", args=[f"{pool}@example.com"])
         assert result.get(timeout=60, disable_sync_subtasks=False)["app"] == app.name
         assert mailbox.wait_for(f"{pool}@example.com")["Subject"] == "probe"
     finally:
-        worker.terminate()
-        worker.wait(30)
+        stop(worker)
         client.backend.result_consumer.stop()  # before the test Redis goes away
         client.close()

@@ -1,20 +1,17 @@
 """A worker killed with SIGKILL while it writes orders loses none and doubles none."""
 
-import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
 from sqlalchemy import func, select
 
 from blueprints.seckill import service
-from config import ROOT
 from exts import db
 from models import SeckillOrder
 from tests.helpers import wait_for
 from tests.seckill_helpers import make_buyers, open_sale, order_count
+from tests.workers import start_worker_process, stop, worker_env
 
 pytestmark = pytest.mark.integration
 
@@ -22,20 +19,13 @@ QUEUE = "crash-test"  # only the workers this test starts listen here
 RESERVATIONS = 1500
 
 
-def start_worker(app, name: str) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "REDIS_URL": app.config["REDIS_URL"],
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "CELERY_BROKER_URL": app.config["CELERY"]["broker_url"],
-        "CELERY_RESULT_BACKEND": app.config["CELERY"]["result_backend"],
-        "SECRET_KEY": app.config["SECRET_KEY"],
-        "SECKILL_DRAIN_BATCH": "10",  # many small batches: the kill lands mid-drain
-        "SECKILL_CLAIM_AFTER_MS": "1000",
-    }
-    command = [sys.executable, "-m", "celery", "-A", "tasks.celery", "worker", "--pool=solo",
-               "-Q", QUEUE, "-n", f"{name}@%h", "--loglevel=warning"]  # fmt: skip
-    return subprocess.Popen(command, env=env, cwd=ROOT)
+def start_worker(app, name: str):
+    env = worker_env(
+        app,
+        SECKILL_DRAIN_BATCH="10",  # many small batches: the kill lands mid-drain
+        SECKILL_CLAIM_AFTER_MS="1000",
+    )
+    return start_worker_process(env, "-Q", QUEUE, "-n", f"{name}@%h")
 
 
 def test_kill_9_in_the_middle_of_draining(app, celery_app, app_redis):
@@ -61,10 +51,7 @@ def test_kill_9_in_the_middle_of_draining(app, celery_app, app_redis):
         celery_app.send_task("seckill.drain_orders", queue=QUEUE)
         wait_for(lambda: app_redis.xlen(service.STREAM) == 0, timeout=120, message="drained")
     finally:
-        for worker in (first, second):
-            if worker and worker.poll() is None:
-                worker.terminate()
-                worker.wait(20)
+        stop(first, second)
 
     with app.app_context():
         rows = db.session.execute(

@@ -1,0 +1,37 @@
+"""Workers started as an operator starts them: `celery -A tasks.celery worker`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from config import ROOT
+
+
+def worker_env(app, **overrides: str) -> dict[str, str]:
+    """The environment of a worker that shares the test app's Redis, database and mail."""
+    return {
+        **os.environ,
+        "REDIS_URL": app.config["REDIS_URL"],
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "CELERY_BROKER_URL": app.config["CELERY"]["broker_url"],
+        "CELERY_RESULT_BACKEND": app.config["CELERY"]["result_backend"],
+        "MAIL_SERVER": app.config["MAIL_SERVER"],
+        "MAIL_PORT": str(app.config["MAIL_PORT"]),
+        "SECRET_KEY": app.config["SECRET_KEY"],
+        **overrides,
+    }
+
+
+def start_worker_process(env: dict[str, str], *args: str, pool: str = "solo") -> subprocess.Popen:
+    command = [sys.executable, "-m", "celery", "-A", "tasks.celery", "worker",
+               f"--pool={pool}", "--loglevel=warning", *args]  # fmt: skip
+    return subprocess.Popen(command, env=env, cwd=ROOT)
+
+
+def stop(*workers: subprocess.Popen | None) -> None:
+    for worker in workers:
+        if worker and worker.poll() is None:
+            worker.terminate()
+            worker.wait(30)
