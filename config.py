@@ -126,6 +126,8 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
         "CODE_TTL": int(env.get("CODE_TTL") or 300),
         "CODE_MAX_ATTEMPTS": int(env.get("CODE_MAX_ATTEMPTS") or 5),
         "CODE_RESEND_COOLDOWN": int(env.get("CODE_RESEND_COOLDOWN") or 60),
+        # The login page gives up on a send after this long and offers a new code.
+        "CODE_SEND_WAIT": int(env.get("CODE_SEND_WAIT") or 60),
         "CODE_MAX_PER_HOUR": int(env.get("CODE_MAX_PER_HOUR") or 5),
         "CODE_MAX_PER_DAY": int(env.get("CODE_MAX_PER_DAY") or 10),
         # Spending guard over all targets: a flood of distinct numbers stops here.
@@ -172,6 +174,14 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
             "timezone": env.get("TIMEZONE") or "Asia/Shanghai",
             "enable_utc": True,
             "broker_connection_retry_on_startup": True,
+            # Redis broker: a message a killed worker held (acks_late) is handed
+            # out again after this long, so an interrupted code send still
+            # arrives within the code's lifetime. ETA tasks must not be held
+            # longer than this, or they too are handed out again (see
+            # seckill.cancel_unpaid). RabbitMQ redelivers at once instead.
+            "broker_transport_options": {
+                "visibility_timeout": int(env.get("CELERY_VISIBILITY_TIMEOUT") or 120)
+            },
             "worker_hijack_root_logger": False,
             "beat_schedule": {
                 "sweep-code-outbox": {"task": "auth.dispatch_code_sends", "schedule": 30.0},

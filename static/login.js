@@ -9,8 +9,14 @@
   const loginForm = document.getElementById("login-form");
   const loginStatus = document.getElementById("login-status");
   const code = document.getElementById("code");
+  const codeLength = Number(loginForm.dataset.codeLength);
+  // A send still unfinished after this long (and after the resend cooldown) is
+  // given up on: a worker may have died with it. It may still arrive, but the
+  // page stops waiting and offers a new code.
+  const sendWait = Number(sendForm.dataset.sendWait);
   let countdownTimer = null;
   let pollTimer = null;
+  let sentTo = null;  // the target the last code went to; the cooldown is per target
 
   function channel() {
     return sendForm.querySelector("input[name=channel]:checked").value;
@@ -26,9 +32,7 @@
     sendButton.disabled = true;
     const tick = () => {
       if (left <= 0) {
-        clearInterval(countdownTimer);
-        sendButton.disabled = false;
-        sendButton.textContent = "Send code";
+        stopCountdown();
         return;
       }
       sendButton.textContent = `Resend in ${left}s`;
@@ -45,8 +49,15 @@
     SUCCESS: ["Sent. Check your inbox or phone for the code.", "success"],
   };
 
-  function pollTask(taskId) {
+  function stopCountdown() {
+    clearInterval(countdownTimer);
+    sendButton.disabled = false;
+    sendButton.textContent = "Send code";
+  }
+
+  function pollTask(taskId, resendAfter) {
     clearTimeout(pollTimer);
+    const giveUpAt = Date.now() + 1000 * Math.max(sendWait, resendAfter);
     const poll = async () => {
       const result = await api("GET", `/api/tasks/${taskId}`);
       if (result.status !== 200) {
@@ -58,12 +69,26 @@
         show(sendStatus, "We could not send the code. Check the address or number and try again.", "error");
         return;
       }
+      if (!task.ready && Date.now() > giveUpAt) {
+        stopCountdown();
+        show(sendStatus, "This is taking longer than it should. The code may still arrive; if it does not, send a new one.", "error");
+        return;
+      }
       const [text, kind] = STATES[task.state] || ["Sending…", "pending"];
       show(sendStatus, text, kind);
       if (!task.ready) pollTimer = setTimeout(poll, 1000);
     };
     poll();
   }
+
+  // A corrected address is a new target: its own cooldown, no "Sent" from the old one.
+  target.addEventListener("input", () => {
+    if (sentTo === null || target.value.trim() === sentTo) return;
+    sentTo = null;
+    clearTimeout(pollTimer);
+    stopCountdown();
+    show(sendStatus, "", "");
+  });
 
   sendForm.addEventListener("change", (event) => {
     if (event.target.name !== "channel") return;
@@ -83,12 +108,16 @@
     show(sendStatus, "Requesting a code…", "pending");
     const result = await api("POST", "/api/codes", {channel: channel(), target: target.value.trim(), purpose: "login"});
     if (result.status === 202) {
+      sentTo = target.value.trim();
       startCountdown(result.data.resend_after);
-      pollTask(result.data.task_id);
+      pollTask(result.data.task_id, result.data.resend_after);
       code.focus();
     } else {
       show(sendStatus, errorMessage(result), "error");
-      if (result.retryAfter) startCountdown(result.retryAfter);
+      if (result.retryAfter) {
+        sentTo = target.value.trim();
+        startCountdown(result.retryAfter);
+      }
       else sendButton.disabled = false;
     }
   });
@@ -96,8 +125,8 @@
   loginForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     const value = code.value.trim();
-    if (!new RegExp(`^[0-9]{${window.LOGIN.codeLength}}$`).test(value)) {
-      show(loginStatus, `Enter the ${window.LOGIN.codeLength}-digit code.`, "error");
+    if (!new RegExp(`^[0-9]{${codeLength}}$`).test(value)) {
+      show(loginStatus, `Enter the ${codeLength}-digit code.`, "error");
       return;
     }
     show(loginStatus, "Checking…", "pending");

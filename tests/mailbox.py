@@ -23,9 +23,14 @@ class Mailbox:
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
 
-    async def handle_DATA(self, server, session, envelope) -> str:
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        # Slow before the message is sent, so a sender killed meanwhile has sent nothing.
         if self.delay:
             await asyncio.sleep(self.delay)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope) -> str:
         with self._lock:
             self.attempts += 1
             if self._failures:

@@ -5,6 +5,7 @@ import shutil
 
 import pytest
 
+from blueprints.auth.service import OUTBOX_KICKED, CodeRules, CodeStore
 from tests.helpers import add_banners
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -90,6 +91,46 @@ def test_the_page_shows_a_failed_send(page, live_server, worker, mailbox):
     page.get_by_label("E-mail address").fill("nobody@example.com")
     page.get_by_role("button", name="Send code").click()
     expect(page.locator("#send-status")).to_contain_text("could not send")
+
+
+def test_the_page_stops_waiting_for_a_lost_send_and_offers_a_new_code(
+    page, live_server, worker, mailbox, app, app_redis, monkeypatch
+):
+    from playwright.sync_api import expect
+
+    monkeypatch.setitem(app.config, "CODE_SEND_WAIT", 3)
+    quick = CodeStore(app_redis, app.config["SECRET_KEY"], CodeRules(cooldown=2))
+    monkeypatch.setitem(app.extensions, "code_store", quick)
+    app_redis.set(OUTBOX_KICKED, "1")  # no dispatcher: the send waits, as if its worker died
+
+    page.goto(f"{live_server}/login")
+    page.get_by_label("E-mail address").fill("lost@example.com")
+    page.get_by_role("button", name="Send code").click()
+    expect(page.locator("#send-status")).to_contain_text("Queued for sending")
+    expect(page.locator("#send-status")).to_contain_text("taking longer than it should")
+    expect(page.locator("#send")).to_be_enabled()
+
+    app_redis.delete(OUTBOX_KICKED)
+    page.get_by_role("button", name="Send code").click()
+    expect(page.locator("#send-status")).to_contain_text("Sent")
+    mailbox.last_code_for("lost@example.com")
+
+
+def test_a_corrected_address_gets_its_own_send(page, live_server, worker, mailbox):
+    from playwright.sync_api import expect
+
+    page.goto(f"{live_server}/login")
+    page.get_by_label("E-mail address").fill("typo@exampel.com")
+    page.get_by_role("button", name="Send code").click()
+    expect(page.locator("#send-status")).to_contain_text("Sent")
+    expect(page.locator("#send")).to_contain_text("Resend in")
+
+    page.get_by_label("E-mail address").fill("typo@example.com")
+    expect(page.locator("#send-status")).to_be_empty()
+    expect(page.locator("#send")).to_have_text("Send code")
+    page.get_by_role("button", name="Send code").click()
+    expect(page.locator("#send-status")).to_contain_text("Sent")
+    mailbox.last_code_for("typo@example.com")
 
 
 def log_in(page, live_server, mailbox, address: str, next_path: str = "/") -> None:

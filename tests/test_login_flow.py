@@ -3,7 +3,9 @@
 import pytest
 from celery.signals import before_task_publish
 
-from blueprints.auth.service import login_user_for
+from blueprints.auth.service import OUTBOX, CodeRules, CodeStore, login_user_for, seal
+from blueprints.auth.tasks import send_code_email
+from exts import redis
 from tests.helpers import follow_task, request_code
 from tests.mailbox import text_part
 
@@ -146,3 +148,21 @@ def test_a_permanent_smtp_failure_fails_without_retries(client, worker, mailbox)
     assert states[-1] == "FAILURE"
     assert "550" in body["error"]
     assert mailbox.attempts == 1
+
+
+def test_a_send_redelivered_after_its_code_was_replaced_mails_nothing(app, worker, mailbox):
+    address = "replaced@example.com"
+    with app.app_context():
+        store = CodeStore(redis.client, app.config["SECRET_KEY"], CodeRules(cooldown=0))
+        old, new = (store.issue("email", address, "login") for _ in range(2))
+        redis.delete(OUTBOX)  # this test publishes the sends itself
+
+    def send(code: str) -> dict:
+        sealed = seal(app.config["SECRET_KEY"], code)
+        result = send_code_email.delay(address, sealed, "login")
+        return result.get(timeout=30, disable_sync_subtasks=False)
+
+    assert "skipped" in send(old.code)
+    assert send(new.code)["to"] == "r***@example.com"
+    assert mailbox.last_code_for(address) == new.code
+    assert mailbox.mark() == 1, "only the current code was mailed"

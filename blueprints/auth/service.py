@@ -246,6 +246,15 @@ class CodeStore:
             entries = []
         return handed_on
 
+    def is_current(self, target: str, purpose: str, code: str) -> bool:
+        """Whether ``code`` is still the one that would log ``target`` in:
+        not replaced by a newer code, used, burned or expired."""
+        code_key, _ = _keys(purpose, target)
+        stored = self.redis.hget(code_key, "digest")
+        return stored is not None and hmac.compare_digest(
+            stored, self.digest(purpose, target, code)
+        )
+
     def check(self, target: str, purpose: str, code: str) -> bool:
         """True once for the right, unexpired code; the code is then used up.
 

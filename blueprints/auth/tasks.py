@@ -1,10 +1,10 @@
 """Send tasks: the web answers at once, the worker talks to the slow providers.
 
 Arguments are the target and the sealed (encrypted) code, never the code
-itself. A redelivered send mails the same code again, which is harmless, so
-the tasks need no de-duplication. Acks are early: a send lost with a killed
-worker is answered by the user's resend, since the code lives five minutes
-and a redelivery after the broker's visibility timeout would come too late.
+itself. Acks are late: a send whose worker was killed is handed to another
+worker (RabbitMQ at once, Redis after the broker's visibility timeout). A
+repeat is harmless: it mails the same code again, and a send whose code was
+replaced, used or has expired meanwhile is skipped rather than mail a dead code.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from blueprints.auth import mail, sms
 from blueprints.auth.errors import PermanentSendError, TransientSendError
 from blueprints.auth.service import code_store, mask, unseal
 
-SEND_OPTIONS = dict(bind=True, ignore_result=False, max_retries=4)
+SEND_OPTIONS = dict(
+    bind=True, ignore_result=False, max_retries=4, acks_late=True, reject_on_worker_lost=True
+)
 RETRY_BASE_DELAY = 2.0
 RETRY_MAX_DELAY = 60.0
 
@@ -42,11 +44,21 @@ def _code(sealed_code: str) -> str:
     return code
 
 
+def _stale(target: str, code: str, purpose: str) -> dict | None:
+    """The task's result when ``code`` can no longer log anyone in, else None."""
+    if code_store().is_current(target, purpose, code):
+        return None
+    return {"to": mask(target), "skipped": "a newer code replaced it, or it was used or expired"}
+
+
 @shared_task(name="auth.send_code_email", **SEND_OPTIONS)
 def send_code_email(self, target: str, sealed_code: str, purpose: str) -> dict:
     """Mail a verification code; retried with backoff on transient SMTP errors."""
+    code = _code(sealed_code)
+    if skipped := _stale(target, code, purpose):
+        return {"channel": "email", **skipped}
     try:
-        mail.send_code_mail(target, _code(sealed_code), purpose)
+        mail.send_code_mail(target, code, purpose)
     except TransientSendError as error:
         _retry_later(self, error)
     return {"channel": "email", "to": mask(target)}
@@ -55,8 +67,11 @@ def send_code_email(self, target: str, sealed_code: str, purpose: str) -> dict:
 @shared_task(name="auth.send_code_sms", **SEND_OPTIONS)
 def send_code_sms(self, target: str, sealed_code: str, purpose: str) -> dict:
     """Text a verification code, failing over between providers, then retrying."""
+    code = _code(sealed_code)
+    if skipped := _stale(target, code, purpose):
+        return {"channel": "sms", **skipped}
     try:
-        provider = sms.send_code_sms(target, _code(sealed_code))
+        provider = sms.send_code_sms(target, code)
     except TransientSendError as error:
         _retry_later(self, error)
     return {"channel": "sms", "to": mask(target), "provider": provider}

@@ -119,7 +119,7 @@ def login_page():
     config = current_app.config
     return render_template(
         "login.html",
-        cooldown=config["CODE_RESEND_COOLDOWN"],
+        send_wait=config["CODE_SEND_WAIT"],
         code_length=CODE_LENGTH,
         sms_enabled=bool(config["SMS_PROVIDERS"]),
     )

@@ -367,9 +367,8 @@ def write_orders(entries: list) -> int:
         from blueprints.seckill import tasks
 
         # One delayed task per batch cancels the orders still unpaid by then.
-        tasks.cancel_unpaid.apply_async(
-            (sorted(written.values()),), countdown=current_app.config["SECKILL_PAY_TIMEOUT"]
-        )
+        due_at = time.time() + current_app.config["SECKILL_PAY_TIMEOUT"]
+        tasks.schedule_cancel(sorted(written.values()), due_at)
     return len(entries)
 
 

@@ -34,9 +34,22 @@ def _drain() -> int:
 
 
 @shared_task(name="seckill.cancel_unpaid", acks_late=True, reject_on_worker_lost=True)
-def cancel_unpaid(order_ids: list[int]) -> int:
-    """Cancel the orders still unpaid and return their units. Idempotent (see the service)."""
+def cancel_unpaid(order_ids: list[int], due_at: float | None = None) -> int:
+    """Cancel the orders still unpaid at ``due_at`` (a Unix time) and return
+    their units. Idempotent (see the service)."""
+    if due_at is not None and time.time() < due_at:
+        schedule_cancel(order_ids, due_at)  # woken early: sleep on
+        return 0
     return service.cancel_unpaid(order_ids)
+
+
+def schedule_cancel(order_ids: list[int], due_at: float) -> None:
+    """Queue ``cancel_unpaid`` for ``due_at`` in hops shorter than half the
+    broker's visibility timeout: a Redis broker hands out again a message a
+    worker holds longer than that, so one long countdown would run many times."""
+    visibility = current_app.config["CELERY"]["broker_transport_options"]["visibility_timeout"]
+    countdown = max(0.0, min(due_at - time.time(), visibility / 2))
+    cancel_unpaid.apply_async((order_ids, due_at), countdown=countdown)
 
 
 @shared_task(name="seckill.preload_today")

@@ -1,8 +1,9 @@
-"""A worker holding an unacknowledged message survives its broker's restart.
+"""Workers and brokers that die: nothing queued is lost.
 
-celery/kombu 5.7.0 with the Redis broker exits instead ("'NoneType' object has
-no attribute 'hostname'" from kombu's restore_unacked): pyproject.toml pins
-below it, and this test is what tells when the pin may go.
+celery/kombu 5.7.0 with the Redis broker makes a worker that holds an
+unacknowledged message exit when Redis restarts ("'NoneType' object has no
+attribute 'hostname'" from kombu's restore_unacked): pyproject.toml pins
+below it, and the first test here tells when the pin may go.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from urllib.parse import urlsplit
 import pytest
 from celery import Celery
 
-from blueprints.auth.service import seal
+from blueprints.auth.service import OUTBOX, code_store, seal
 from devtools import free_port, redis_server
+from exts import redis
 from tests.helpers import wait_for
 from tests.tcp_proxy import TcpProxy
 from tests.workers import start_worker_process, stop, worker_env
@@ -75,6 +77,14 @@ def broker(request, tmp_path):
     broker.close()
 
 
+def issue_code(app, address: str) -> tuple[str, str]:
+    """A code issued as a code request issues it: (the code, its send task's arguments)."""
+    with app.app_context():
+        issued = code_store().issue("email", address, "login")
+        redis.delete(OUTBOX)  # this test publishes the send itself, to its own broker
+    return issued.code, [address, seal(app.config["SECRET_KEY"], issued.code), "login"]
+
+
 def test_a_worker_holding_an_eta_message_survives_a_broker_restart(app, broker, mailbox):
     name = f"restart-{uuid.uuid4().hex[:8]}@localhost"
     queue = f"restart-{uuid.uuid4().hex[:8]}"  # nothing else consumes or leaves messages here
@@ -94,11 +104,39 @@ def test_a_worker_holding_an_eta_message_survives_a_broker_restart(app, broker, 
         broker.restart()
         time.sleep(5)  # 5.7.0 exits within 3 s
         assert worker.poll() is None, "the worker survived the restart"
-        address = "after-restart@example.com"
-        sealed = seal(app.config["SECRET_KEY"], "424242")
-        client.send_task("auth.send_code_email", args=[address, sealed, "login"], queue=queue)
-        assert "424242" in str(mailbox.wait_for(address, timeout=60))
+        code, send = issue_code(app, "after-restart@example.com")
+        client.send_task("auth.send_code_email", args=send, queue=queue)
+        assert mailbox.last_code_for("after-restart@example.com", timeout=60) == code
         assert worker.poll() is None, "the worker is still running"
     finally:
         stop(worker)
+        client.close()
+
+
+def test_a_send_interrupted_by_a_killed_worker_is_delivered_by_the_next(app, broker, mailbox):
+    queue = f"sends-{uuid.uuid4().hex[:8]}"
+    # Redis hands a dead worker's messages out again after the visibility timeout.
+    env = worker_env(app, CELERY_BROKER_URL=broker.url, CELERY_VISIBILITY_TIMEOUT="3")
+    client = Celery(broker=broker.url, set_as_current=False)
+    codes = {}
+    for n in range(8):
+        address = f"interrupted{n}@example.com"
+        codes[address], send = issue_code(app, address)
+        client.send_task("auth.send_code_email", args=send, queue=queue)
+    mailbox.delay = 1.5  # a slow SMTP server: the kill lands in the middle of a send
+    first = start_worker_process(env, "-Q", queue, "-n", f"doomed-{queue}@localhost")
+    second = None
+    try:
+        wait_for(lambda: mailbox.mark() >= 2, timeout=60, message="two sends done")
+        time.sleep(0.7)  # the third send has started and waits on the SMTP server
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        delivered_before = mailbox.mark()
+        assert delivered_before < 8, "the kill must land in the middle of the sends"
+        time.sleep(3.5)  # older than the visibility timeout when the next worker starts
+        second = start_worker_process(env, "-Q", queue, "-n", f"survivor-{queue}@localhost")
+        for address, code in codes.items():
+            assert mailbox.last_code_for(address, timeout=60) == code
+    finally:
+        stop(first, second)
         client.close()
