@@ -1,9 +1,12 @@
 """Flash sales end to end: the gate, orders written by a real worker, results, payment."""
 
+import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 import pytest
 from celery.schedules import crontab
+from celery.signals import before_task_publish
 
 from blueprints.seckill import service
 from tests.helpers import wait_for
@@ -181,6 +184,35 @@ def test_an_unpaid_order_times_out_and_its_unit_sells_again(app, client, worker,
     with app.app_context():
         assert service.cancel_unpaid([order_id]) == 0, "a second cancel changes nothing"
         assert service.live_stock([activity_id])[activity_id] == 0
+
+
+def test_a_payment_timeout_longer_than_the_visibility_timeout_waits_in_short_hops(
+    app, client, worker, monkeypatch
+):
+    # A Redis broker hands out again any message held past its visibility
+    # timeout: one long countdown would cancel many times over.
+    transport = {"visibility_timeout": 2}
+    monkeypatch.setitem(app.config["CELERY"], "broker_transport_options", transport)
+    monkeypatch.setitem(app.config, "SECKILL_PAY_TIMEOUT", 3)
+    countdowns: list[float] = []
+
+    def capture(sender=None, headers=None, **kwargs):
+        if sender == "seckill.cancel_unpaid" and headers.get("eta"):
+            eta = datetime.fromisoformat(headers["eta"])
+            countdowns.append((eta - datetime.now(UTC)).total_seconds())
+
+    before_task_publish.connect(capture, weak=False)
+    try:
+        activity_id = open_sale(app, 1)
+        (buyer,) = make_buyers(app, 1)
+        seckill_id = buy(as_user(app, client, buyer), activity_id).json["seckill_id"]
+        wait_for(lambda: result(client, seckill_id)["code"] == 100, message="written")
+        bought_at = time.monotonic()
+        wait_for(lambda: result(client, seckill_id)["code"] == 101, message="cancelled")
+    finally:
+        before_task_publish.disconnect(capture)
+    assert time.monotonic() - bought_at > 2, "not cancelled before its time"
+    assert len(countdowns) >= 3 and max(countdowns) <= 1.0, countdowns
 
 
 def test_paying_an_order(app, client, worker):
