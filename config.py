@@ -12,6 +12,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from celery.schedules import crontab
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 ROOT = Path(__file__).resolve().parent
 INSTANCE = ROOT / "instance"
@@ -78,6 +80,9 @@ def embedded_redis_url() -> str:
 def from_env(env: os._Environ | dict = os.environ) -> dict:
     """All settings, from environment variables or their documented defaults."""
     redis_url = env.get("REDIS_URL") or embedded_redis_url()
+    # Seconds any one Redis or broker call may take: a hung server (not a
+    # refused one) must cost a request about this much, not the OS's minutes.
+    redis_timeout = _float(env.get("REDIS_TIMEOUT"), 1.0)
     mail_sender = env.get("MAIL_DEFAULT_SENDER") or "Flash Shop <no-reply@localhost>"
     return {
         "SECRET_KEY": env.get("SECRET_KEY") or instance_secret_key(),
@@ -86,6 +91,7 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
         "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL") or f"sqlite:///{INSTANCE / 'app.db'}",
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": redis_url,
+        "REDIS_TIMEOUT": redis_timeout,
         "ADMIN_EMAILS": [e.lower() for e in _list(env.get("ADMIN_EMAILS"))],
         # Sessions: signed cookie, cleared on login so no pre-login state survives.
         "SESSION_COOKIE_HTTPONLY": True,
@@ -136,8 +142,15 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
         "LOGIN_IP_LIMIT": env.get("LOGIN_IP_LIMIT") or "30/minute",
         # Flask-Limiter
         "RATELIMIT_STORAGE_URI": redis_url,
-        # An unreachable Redis must not turn every request into an error.
+        # An unreachable Redis must not turn every request into an error: the
+        # limits are kept in memory meanwhile, and Redis is tried again later.
         "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_STORAGE_OPTIONS": {
+            "socket_timeout": redis_timeout / 2,
+            "socket_connect_timeout": redis_timeout / 2,
+            "retry": Retry(NoBackoff(), 0),
+        },
         "RATELIMIT_KEY_PREFIX": "limiter:v1",
         # Flask-WTF: pages post forms with a token; /api clients send it as a header.
         "WTF_CSRF_TIME_LIMIT": None,
@@ -180,8 +193,13 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
             # longer than this, or they too are handed out again (see
             # seckill.cancel_unpaid). RabbitMQ redelivers at once instead.
             "broker_transport_options": {
-                "visibility_timeout": int(env.get("CELERY_VISIBILITY_TIMEOUT") or 120)
+                "visibility_timeout": int(env.get("CELERY_VISIBILITY_TIMEOUT") or 120),
+                "socket_timeout": redis_timeout,
+                "socket_connect_timeout": redis_timeout,
             },
+            "broker_connection_timeout": redis_timeout,
+            "redis_socket_timeout": redis_timeout,
+            "redis_socket_connect_timeout": redis_timeout,
             "worker_hijack_root_logger": False,
             "beat_schedule": {
                 "sweep-code-outbox": {"task": "auth.dispatch_code_sends", "schedule": 30.0},

@@ -12,6 +12,8 @@ from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from sqlalchemy.orm import DeclarativeBase
 
 
@@ -23,12 +25,16 @@ class RedisClient:
     """One Redis connection pool per app, from ``REDIS_URL``."""
 
     def init_app(self, app: Flask) -> None:
+        timeout = app.config["REDIS_TIMEOUT"]
         app.extensions["redis"] = redis_lib.Redis.from_url(
             app.config["REDIS_URL"],
             decode_responses=True,
-            socket_timeout=5,
-            socket_connect_timeout=2,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
             health_check_interval=30,
+            # One retry for a connection Redis dropped (a restart); none for a
+            # timeout, which would only double the wait on a hung server.
+            retry=Retry(NoBackoff(), 1, supported_errors=(redis_lib.ConnectionError,)),
         )
 
     @property

@@ -67,7 +67,7 @@ def logged_in_users(app, path: Path) -> None:
 def new_sale(app, stock: int) -> int:
     now = utcnow()
     with app.app_context():
-        sale = admin.create(
+        sale, _ = admin.create(
             {
                 "title": "Bench sale",
                 "product": "A thing",

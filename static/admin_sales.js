@@ -57,15 +57,13 @@ function render(sales) {
       const extra = Number(window.prompt(`Units to add to “${sale.title}”:`, "10"));
       if (!Number.isInteger(extra) || extra <= 0) return;
       const result = await api("PATCH", `/api/admin/sales/${sale.id}`, {total_stock: sale.total_stock + extra});
-      say(listStatus, result.status === 200 ? "success" : "error",
-          result.status === 200 ? `Added ${extra} units.` : errorMessage(result));
+      sayOutcome(listStatus, result, 200, `Added ${extra} units.`);
       load();
     });
     const close = action("Close", async () => {
       if (!window.confirm(`Close “${sale.title}” now?`)) return;
       const result = await api("POST", `/api/admin/sales/${sale.id}/close`, {});
-      say(listStatus, result.status === 200 ? "success" : "error",
-          result.status === 200 ? `Closed “${sale.title}”.` : errorMessage(result));
+      sayOutcome(listStatus, result, 200, `Closed “${sale.title}”.`);
       load();
     });
     close.disabled = sale.status === "closed";
@@ -108,7 +106,7 @@ document.getElementById("new-sale").addEventListener("submit", async (event) => 
   });
   if (result.status !== 201) return say(status, "error", errorMessage(result));
   form.reset();
-  say(status, "success", `Created “${result.data.sale.title}”.`);
+  sayOutcome(status, result, 201, `Created “${result.data.sale.title}”.`);
   load();
 });
 

@@ -25,6 +25,13 @@ function say(element, kind, text) {
   element.textContent = text;
 }
 
+// What a write did: its error, the warning of a write saved with a caveat, or success.
+function sayOutcome(element, result, okStatus, successText) {
+  if (result.status !== okStatus) return say(element, "error", errorMessage(result));
+  if (result.data.warning) return say(element, "error", result.data.warning);
+  say(element, "success", successText);
+}
+
 function errorMessage(result) {
   return (result.data && result.data.error && result.data.error.message) || `Something went wrong (${result.status}).`;
 }

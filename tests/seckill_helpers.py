@@ -19,7 +19,7 @@ def open_sale(app, stock: int, starts_in: float = -60, lasts: float = 3600, **fi
     """A sale created as an admin creates one (so it is loaded into Redis); its id."""
     now = utcnow()
     with app.app_context():
-        sale = admin.create(
+        sale, _ = admin.create(
             {
                 "title": "Test sale",
                 "product": "A thing",

@@ -15,7 +15,8 @@ the generation before it loads and stores its result only if the generation
 is unchanged (``set_if_current.lua``), so rows loaded before a commit never
 land in the cache after that commit's invalidation. If Redis is unreachable,
 reads go to the database and the invalidation is retried by a task until
-Redis answers.
+Redis answers; if the broker cannot take that task either (it is the same hung
+Redis, say), the writing process retries it itself.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import json
 import logging
 import random
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -176,6 +178,24 @@ def invalidate_after_commit(cache: InterfaceCache) -> None:
         cache.invalidate()
     except RedisError as error:
         log.warning("cache %s: invalidation failed, a task will retry it: %s", cache.name, error)
-        queue_or_log(tasks.invalidate, (cache.name,), countdown=1)
+        if not queue_or_log(tasks.invalidate, (cache.name,), countdown=1):
+            # The broker is out too: retry here, so the stale entry goes as soon
+            # as Redis is back rather than when its TTL runs out.
+            app = current_app._get_current_object()
+            threading.Thread(target=_invalidate_when_back, args=(app, cache), daemon=True).start()
+            return
     delay = current_app.config["CACHE_SECOND_DELETE_DELAY"]
     queue_or_log(tasks.invalidate, (cache.name,), countdown=delay)
+
+
+def _invalidate_when_back(app, cache: InterfaceCache) -> None:
+    deadline = time.monotonic() + app.config["CACHE_TTL"]  # by then the entry has expired
+    delay = 0.5
+    with app.app_context():
+        while time.monotonic() < deadline:
+            time.sleep(delay)
+            try:
+                cache.invalidate()
+                return
+            except RedisError:
+                delay = min(delay * 2, 5)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import redis as redis_lib
 from flask import current_app
 from sqlalchemy import func, select
 
@@ -14,6 +16,8 @@ from blueprints.seckill import service
 from exts import db
 from models import SeckillActivity, SeckillOrder
 from models.types import utcnow
+
+log = logging.getLogger(__name__)
 
 FIELDS = ("title", "product", "price_cents", "total_stock", "starts_at", "ends_at")
 MAX_STOCK = 1_000_000
@@ -69,34 +73,46 @@ def _moment(body: dict[str, Any], name: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def create(values: dict[str, Any]) -> SeckillActivity:
+NOT_LIVE = (
+    "Saved. Redis did not answer, so the sale on the site may not show this change yet;"
+    " the reconciliation reports any stock difference on this page."
+)
+
+
+def create(values: dict[str, Any]) -> tuple[SeckillActivity, str | None]:
+    """The new sale, and a warning if it is saved but not yet live."""
     sale = SeckillActivity(**values)
     db.session.add(sale)
     db.session.commit()
-    _load_if_today(sale)
-    return sale
+    return sale, _go_live(sale)
 
 
-def update(sale: SeckillActivity, values: dict[str, Any]) -> SeckillActivity:
+def update(sale: SeckillActivity, values: dict[str, Any]) -> tuple[SeckillActivity, str | None]:
     added = values.get("total_stock", sale.total_stock) - sale.total_stock
     for name, value in values.items():
         setattr(sale, name, value)
     db.session.commit()
-    service.adjust_stock(sale, added)
-    _load_if_today(sale)
-    return sale
+    return sale, _go_live(sale, added)
 
 
-def close(sale: SeckillActivity) -> SeckillActivity:
+def close(sale: SeckillActivity) -> tuple[SeckillActivity, str | None]:
     sale.status = "closed"
     db.session.commit()
-    _load_if_today(sale)
-    return sale
+    return sale, _go_live(sale)
 
 
-def _load_if_today(sale: SeckillActivity) -> None:
-    if service.runs_today(sale):
-        service.preload(sale)
+def _go_live(sale: SeckillActivity, added: int = 0) -> str | None:
+    """Bring a committed sale into Redis: stock added, today's sale (re)loaded.
+    A warning instead of an error when Redis fails: the write is committed,
+    and an error would invite a retry that creates the sale twice."""
+    try:
+        service.adjust_stock(sale, added)
+        if service.runs_today(sale):
+            service.preload(sale)
+    except redis_lib.RedisError as error:
+        log.warning("sale %s saved but not live: %s", sale.id, error)
+        return NOT_LIVE
+    return None
 
 
 def get(activity_id: int) -> SeckillActivity:
@@ -109,8 +125,7 @@ def get(activity_id: int) -> SeckillActivity:
 def overview(sales: list[SeckillActivity]) -> list[dict[str, Any]]:
     """Each sale with its live stock, orders by status, and any reported drift."""
     ids = [sale.id for sale in sales]
-    stock = service.live_stock(ids)
-    drift = service.reported_drift(ids)
+    stock, drift = service.live_figures(ids)
     counts: dict[int, dict[str, int]] = {i: {} for i in ids}
     query = (
         select(SeckillOrder.activity_id, SeckillOrder.status, func.count())

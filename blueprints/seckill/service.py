@@ -139,15 +139,23 @@ def adjust_stock(activity: SeckillActivity, added: int) -> None:
 
 def live_stock(activity_ids: Iterable[int]) -> dict[int, int | None]:
     """Stock left in Redis per sale; None for sales not loaded (or Redis down)."""
+    return live_figures(activity_ids)[0]
+
+
+def live_figures(activity_ids: Iterable[int]) -> tuple[dict[int, int | None], dict[int, int]]:
+    """Stock left per sale (as ``live_stock``) and the drift the last
+    reconciliation reported (absent when none), in one round trip."""
     ids = list(activity_ids)
     try:
         with redis.pipeline(transaction=False) as pipe:
             for activity_id in ids:
-                pipe.hget(sale_key(activity_id), "stock")
+                pipe.hget(sale_key(activity_id), "stock").get(drift_key(activity_id))
             values = pipe.execute()
     except redis_lib.RedisError:
-        return dict.fromkeys(ids)
-    return {i: None if v is None else int(v) for i, v in zip(ids, values, strict=True)}
+        return dict.fromkeys(ids), {}
+    stock = {i: None if v is None else int(v) for i, v in zip(ids, values[::2], strict=True)}
+    drift = {i: int(v) for i, v in zip(ids, values[1::2], strict=True) if v is not None}
+    return stock, drift
 
 
 # The gate -----------------------------------------------------------------------
@@ -462,16 +470,6 @@ def overdue_unpaid() -> list[int]:
 
 def drift_key(activity_id: int) -> str:
     return f"{sale_key(activity_id)}:drift"
-
-
-def reported_drift(activity_ids: Iterable[int]) -> dict[int, int]:
-    """What the last reconciliation reported per sale (units; absent when none)."""
-    ids = list(activity_ids)
-    try:
-        values = redis.mget([drift_key(i) for i in ids]) if ids else []
-    except redis_lib.RedisError:
-        return {}
-    return {i: int(v) for i, v in zip(ids, values, strict=True) if v is not None}
 
 
 def pending_by_sale() -> dict[int, int]:

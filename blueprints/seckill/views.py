@@ -151,24 +151,31 @@ def admin_list():
 @bp.post("/api/admin/sales")
 @admin_api
 def admin_create():
-    sale = admin.create(admin.clean(json_body(), None))
-    return jsonify(sale=admin.overview([sale])[0]), 201
+    sale, warning = admin.create(admin.clean(json_body(), None))
+    return _admin_answer(sale, warning), 201
 
 
 @bp.patch("/api/admin/sales/<int:activity_id>")
 @admin_api
 def admin_update(activity_id: int):
     sale = admin.get(activity_id)
-    sale = admin.update(sale, admin.clean(json_body(), sale))
-    return jsonify(sale=admin.overview([sale])[0])
+    sale, warning = admin.update(sale, admin.clean(json_body(), sale))
+    return _admin_answer(sale, warning)
 
 
 @bp.post("/api/admin/sales/<int:activity_id>/close")
 @admin_api
 def admin_close(activity_id: int):
     json_body()
-    sale = admin.close(admin.get(activity_id))
-    return jsonify(sale=admin.overview([sale])[0])
+    sale, warning = admin.close(admin.get(activity_id))
+    return _admin_answer(sale, warning)
+
+
+def _admin_answer(sale: SeckillActivity, warning: str | None):
+    body = {"sale": admin.overview([sale])[0]}
+    if warning:
+        body["warning"] = warning
+    return jsonify(body)
 
 
 @bp.get("/api/admin/sales/<int:activity_id>/orders")

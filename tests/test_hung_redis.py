@@ -1,0 +1,160 @@
+"""A hung Redis (SIGSTOP: it accepts connections and never answers) costs each
+request about a second: a normal answer or a JSON 503 with Retry-After, never a
+page that waits for the OS's timeouts, and never an error for a committed write.
+
+The product runs under gunicorn here, as in production, against a Redis of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import select
+
+from config import ROOT
+from devtools import free_port, redis_server
+from exts import db
+from models import Banner, User
+from tests.helpers import add_banners, wait_for
+from tests.seckill_helpers import open_sale, session_cookie
+from tests.workers import worker_env
+
+pytestmark = pytest.mark.integration
+
+FAST = 2.5  # seconds: "about 2 s", with room for a busy machine
+
+
+def call(base: str, method: str, path: str, body=None, cookie: str | None = None):
+    """(status, headers, parsed body or text, seconds taken)."""
+    headers = {"Content-Type": "application/json", **({"Cookie": cookie} if cookie else {})}
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(f"{base}{path}", data=data, method=method, headers=headers)
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            status, answer_headers, raw = response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        status, answer_headers, raw = error.code, error.headers, error.read()
+    elapsed = time.monotonic() - started
+    is_json = answer_headers.get("Content-Type", "").startswith("application/json")
+    return status, answer_headers, json.loads(raw) if is_json and raw else raw, elapsed
+
+
+@pytest.fixture
+def stack(app, tmp_path):
+    """gunicorn serving the product, with a Redis (app data, broker, results) of its own."""
+    port = free_port()
+    redis_process = redis_server.start(port, tmp_path / "redis")
+    url = f"redis://127.0.0.1:{port}"
+    env = worker_env(
+        app,
+        REDIS_URL=f"{url}/0",
+        CELERY_BROKER_URL=f"{url}/1",
+        CELERY_RESULT_BACKEND=f"{url}/2",
+        ADMIN_EMAILS="admin@example.com",
+    )
+    web_port = free_port()
+    web = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", "2", "--threads", "4",
+         "-b", f"127.0.0.1:{web_port}", "--log-level", "warning", "app:create_app()"],
+        env=env, cwd=ROOT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{web_port}"
+    try:
+        wait_for(lambda: _answers(base), timeout=30, message="gunicorn is up")
+        yield base, redis_process
+    finally:
+        redis_process.send_signal(signal.SIGCONT)
+        web.terminate()
+        web.wait(20)
+        redis_process.kill()
+        redis_process.wait(10)
+
+
+def _answers(base: str) -> bool:
+    try:
+        return call(base, "GET", "/healthz")[0] == 200
+    except OSError:
+        return False
+
+
+def test_every_endpoint_answers_fast_while_redis_hangs(app, stack):
+    base, redis_process = stack
+    (banner_id,) = add_banners(app, "Spring sale")
+    sale_id = open_sale(app, 5)
+    with app.app_context():
+        admin, buyer = User(email="admin@example.com"), User(email="hung@example.com")
+        db.session.add_all([admin, buyer])
+        db.session.commit()
+        admin_cookie, buyer_cookie = session_cookie(app, admin.id), session_cookie(app, buyer.id)
+
+    code = {"channel": "email", "target": "hung@example.com"}
+    requests = [
+        ("GET", "/healthz", None, None),
+        ("GET", "/", None, None),
+        ("GET", "/login", None, None),
+        ("POST", "/api/codes", code, None),
+        ("POST", "/api/login", {"target": "hung@example.com", "code": "123456"}, None),
+        ("GET", "/api/me", None, buyer_cookie),
+        ("GET", "/api/tasks/some-task", None, buyer_cookie),
+        ("GET", "/api/banners", None, None),
+        ("GET", "/api/seckill/activities", None, None),
+        ("GET", f"/api/seckill/activities/{sale_id}", None, None),
+        ("GET", f"/seckill/{sale_id}", None, None),
+        ("POST", f"/api/seckill/{sale_id}", {}, buyer_cookie),
+        ("GET", "/api/seckill/result/some-purchase", None, buyer_cookie),
+        ("GET", "/api/admin/sales", None, admin_cookie),
+        ("GET", "/api/admin/banners", None, admin_cookie),
+    ]
+    for method, path, body, cookie in requests:  # warm: pooled connections exist
+        call(base, method, path, body, cookie)
+
+    redis_process.send_signal(signal.SIGSTOP)
+    for method, path, body, cookie in requests:
+        status, headers, answer, seconds = call(base, method, path, body, cookie)
+        where = f"{method} {path}: {status} in {seconds:.2f} s"
+        assert seconds < FAST, where
+        assert status < 500 or status == 503, where
+        if status == 503:
+            assert answer["error"]["code"] == "service_unavailable", where
+            assert int(headers["Retry-After"]) > 0, where
+
+    # A committed admin write says it is saved, and it is.
+    patch = {"title": "Edited while Redis hung"}
+    status, _, answer, seconds = call(
+        base, "PATCH", f"/api/admin/banners/{banner_id}", patch, admin_cookie
+    )
+    assert status == 200 and seconds < FAST, (status, answer, seconds)
+    assert answer["banner"]["title"] == "Edited while Redis hung"
+    status, _, answer, seconds = call(
+        base, "PATCH", f"/api/admin/sales/{sale_id}", {"total_stock": 6}, admin_cookie
+    )
+    assert status == 200 and seconds < FAST, (status, answer, seconds)
+    assert answer["warning"].startswith("Saved.")
+    with app.app_context():
+        assert (
+            db.session.scalar(select(Banner.title).where(Banner.id == banner_id)) == patch["title"]
+        )
+
+    # Requests that wait together still answer fast, and so does a health check.
+    with ThreadPoolExecutor(5) as pool:
+        codes = [pool.submit(call, base, "POST", "/api/codes", code) for _ in range(4)]
+        health = pool.submit(call, base, "GET", "/healthz").result()
+        waited = [future.result() for future in codes]
+    assert health[0] == 200 and health[3] < FAST, health
+    assert all(answer[0] == 503 and answer[3] < 2 * FAST for answer in waited), waited
+
+    redis_process.send_signal(signal.SIGCONT)
+    wait_for(
+        lambda: call(base, "GET", "/api/banners")[2]["banners"][0]["title"] == patch["title"],
+        timeout=30,
+        message="banners come back from Redis",
+    )
