@@ -80,13 +80,20 @@ def embedded_redis_url() -> str:
 def from_env(env: os._Environ | dict = os.environ) -> dict:
     """All settings, from environment variables or their documented defaults."""
     redis_url = env.get("REDIS_URL") or embedded_redis_url()
+    debug = _bool(env.get("FLASK_DEBUG"))
+    # HTTPS only (redirect, HSTS, Secure cookies) everywhere but development.
+    https = _bool(env.get("HTTPS"), default=not debug)
     # Seconds any one Redis or broker call may take: a hung server (not a
     # refused one) must cost a request about this much, not the OS's minutes.
     redis_timeout = _float(env.get("REDIS_TIMEOUT"), 1.0)
     mail_sender = env.get("MAIL_DEFAULT_SENDER") or "Flash Shop <no-reply@localhost>"
     return {
         "SECRET_KEY": env.get("SECRET_KEY") or instance_secret_key(),
-        "DEBUG": _bool(env.get("FLASK_DEBUG")),
+        "DEBUG": debug,
+        "HTTPS": https,
+        # Reverse proxies in front of the app (nginx: 1) whose X-Forwarded-For
+        # and X-Forwarded-Proto are believed; with 0, those headers are ignored.
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES") or 0),
         "TIMEZONE": env.get("TIMEZONE") or "Asia/Shanghai",
         "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL") or f"sqlite:///{INSTANCE / 'app.db'}",
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
@@ -96,7 +103,7 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
         # Sessions: signed cookie, cleared on login so no pre-login state survives.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE")),
+        "SESSION_COOKIE_SECURE": https,
         "PERMANENT_SESSION_LIFETIME": timedelta(days=7),
         "MAX_CONTENT_LENGTH": 64 * 1024,
         # Flask-Mail

@@ -63,6 +63,17 @@ def string_field(body: dict[str, Any], name: str, max_length: int = 320) -> str:
     return value.strip()
 
 
+def is_site_path(value: str) -> bool:
+    r"""Whether a browser reads ``value`` as a path on this site, never another host.
+
+    Browsers treat a backslash as a slash and drop tabs and newlines, so
+    ``/\evil.example`` and ``/<tab>/evil.example`` lead off-site like ``//evil.example``.
+    """
+    if not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return False
+    return not any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in value)
+
+
 def _is_api_request() -> bool:
     return request.path.startswith("/api/")
 

@@ -1,7 +1,7 @@
 // The sales admin: list with live numbers, create, add stock, close.
 const rows = document.getElementById("sale-rows");
 const listStatus = document.getElementById("list-status");
-const when = new Intl.DateTimeFormat(undefined, {timeZone: window.TIMEZONE, dateStyle: "short", timeStyle: "short"});
+const when = new Intl.DateTimeFormat(undefined, {timeZone: document.body.dataset.timezone, dateStyle: "short", timeStyle: "short"});
 
 function cell(row, ...children) {
   const td = document.createElement("td");

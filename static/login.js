@@ -18,6 +18,13 @@
   let pollTimer = null;
   let sentTo = null;  // the target the last code went to; the cooldown is per target
 
+  // The server checked it already; the browser's own URL parser checks again
+  // (it reads a backslash as a slash and drops tabs, as navigation would).
+  function sameOriginPath(path) {
+    const url = new URL(path || "/", window.location.origin);
+    return url.origin === window.location.origin ? url.pathname + url.search + url.hash : "/";
+  }
+
   function channel() {
     return sendForm.querySelector("input[name=channel]:checked").value;
   }
@@ -133,8 +140,7 @@
     const result = await api("POST", "/api/login", {target: target.value.trim(), code: value});
     if (result.status === 200) {
       show(loginStatus, "Logged in.", "success");
-      const next = new URLSearchParams(window.location.search).get("next");
-      window.location.assign(next && next.startsWith("/") && !next.startsWith("//") ? next : "/");
+      window.location.assign(sameOriginPath(loginForm.dataset.next));
     } else {
       show(loginStatus, errorMessage(result), "error");
     }

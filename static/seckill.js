@@ -1,5 +1,5 @@
 // A flash sale's page: countdown on the server's clock, buy, then poll the result every 2 s.
-const sale = window.SALE;
+const sale = {id: Number(document.getElementById("sale").dataset.saleId)};
 const root = document.getElementById("sale");
 const stock = document.getElementById("stock");
 const countdown = document.getElementById("countdown");

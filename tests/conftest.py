@@ -83,6 +83,7 @@ def app(redis_base, mail_server, tmp_path_factory):
     app = create_app(
         {
             "TESTING": True,
+            "HTTPS": False,  # the test client and the live server speak plain HTTP
             "SECRET_KEY": "test-secret-key",
             "SQLALCHEMY_DATABASE_URI": _database_url(tmp_path_factory),
             "REDIS_URL": f"{redis_base}/{APP_DB}",

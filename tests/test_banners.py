@@ -164,6 +164,8 @@ def test_redis_going_down_and_coming_back(app, admin, worker, tmp_path, monkeypa
         ({"title": "x", "image_url": "data:image/png;base64,AAAA"}, "invalid_url"),
         ({"title": "x", "image_url": "ftp://files.test/a.png"}, "invalid_url"),
         ({"title": "x", "image_url": "//evil.test/a.png"}, "invalid_url"),
+        ({"title": "x", "image_url": "/\\evil.test/a.png"}, "invalid_url"),
+        ({"title": "x", "image_url": "/a.svg", "link_url": "/\\evil.test/x"}, "invalid_url"),
         ({"title": "x", "image_url": "https://img.test/a b.png"}, "invalid_url"),
         ({"title": "x", "image_url": "https://" + "a" * 500}, "invalid_field"),
         ({"title": "x", "image_url": "/a.svg", "link_url": "mailto:a@b.c"}, "invalid_url"),

@@ -145,6 +145,26 @@ def log_in(page, live_server, mailbox, address: str, next_path: str = "/") -> No
     expect(page.get_by_test_id("who")).to_have_text(address)
 
 
+@pytest.mark.parametrize(
+    "trick", ["/%5Cevil.example/landing", "/%09/evil.example/", "//evil.example"]
+)
+def test_a_hostile_next_lands_on_this_site(page, live_server, worker, mailbox, trick):
+    from playwright.sync_api import expect
+
+    log_in(page, live_server, mailbox, "next@example.com", next_path=trick)
+    expect(page).to_have_url(f"{live_server}/")
+
+
+def test_the_banner_page_refuses_a_link_to_another_host(page, live_server, worker, mailbox):
+    from playwright.sync_api import expect
+
+    log_in(page, live_server, mailbox, "admin@example.com", next_path="/admin/banners")
+    page.get_by_label("Title", exact=True).fill("Hostile")
+    page.get_by_label("Image URL", exact=True).fill("/\\evil.example/x.png")
+    page.get_by_role("button", name="Add banner").click()
+    expect(page.locator("#new-status")).to_contain_text("must not contain backslashes")
+
+
 def test_an_admin_edit_shows_on_the_home_page_at_once(
     browser, page, live_server, worker, mailbox, app
 ):

@@ -60,6 +60,7 @@ def stack(app, tmp_path):
         CELERY_BROKER_URL=f"{url}/1",
         CELERY_RESULT_BACKEND=f"{url}/2",
         ADMIN_EMAILS="admin@example.com",
+        HTTPS="0",  # the test speaks plain HTTP
     )
     web_port = free_port()
     web = subprocess.Popen(

@@ -6,12 +6,13 @@ from flask import (
     jsonify,
     redirect,
     render_template,
+    request,
     session,
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
 
-from blueprints.api import ApiError, json_body, string_field
+from blueprints.api import ApiError, is_site_path, json_body, string_field
 from blueprints.auth import tasks
 from blueprints.auth.service import (
     CHANNELS,
@@ -52,8 +53,13 @@ def _target(raw: str, channel) -> str:
         raise ApiError(400, "invalid_target", f"Enter a valid {noun}: {error}") from None
 
 
+def _well_formed(response) -> bool:
+    return response.status_code != 400
+
+
 @bp.post("/api/codes")
-@limiter.limit(lambda: current_app.config["CODE_IP_LIMIT"])
+# A typo (400) costs nothing: only requests that could send a code count.
+@limiter.limit(lambda: current_app.config["CODE_IP_LIMIT"], deduct_when=_well_formed)
 def request_code():
     body = json_body()
     channel = string_field(body, "channel")
@@ -117,8 +123,10 @@ def login_page():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     config = current_app.config
+    after_login = request.args.get("next", "/")
     return render_template(
         "login.html",
+        after_login=after_login if is_site_path(after_login) else "/",
         send_wait=config["CODE_SEND_WAIT"],
         code_length=CODE_LENGTH,
         sms_enabled=bool(config["SMS_PROVIDERS"]),

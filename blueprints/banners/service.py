@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from blueprints.api import ApiError, string_field
+from blueprints.api import ApiError, is_site_path, string_field
 from blueprints.caching import InterfaceCache, invalidate_after_commit
 from exts import db
 from models import Banner
@@ -65,6 +65,8 @@ def _url(body: dict[str, Any], name: str, required: bool) -> str | None:
     if any(char.isspace() or ord(char) < 32 for char in value):
         raise ApiError(400, "invalid_url", f"'{name}' must not contain spaces.")
     if value.startswith("/") and not value.startswith("//"):
+        if not is_site_path(value):
+            raise ApiError(400, "invalid_url", f"'{name}' must not contain backslashes.")
         return value  # a path on this site, such as /static/banners/sale.svg
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:

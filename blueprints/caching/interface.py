@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import current_app
 from redis import RedisError
@@ -178,7 +179,9 @@ def invalidate_after_commit(cache: InterfaceCache) -> None:
         cache.invalidate()
     except RedisError as error:
         log.warning("cache %s: invalidation failed, a task will retry it: %s", cache.name, error)
-        if not queue_or_log(tasks.invalidate, (cache.name,), countdown=1):
+        if _broker_is_this_redis() or not queue_or_log(
+            tasks.invalidate, (cache.name,), countdown=1
+        ):
             # The broker is out too: retry here, so the stale entry goes as soon
             # as Redis is back rather than when its TTL runs out.
             app = current_app._get_current_object()
@@ -186,6 +189,15 @@ def invalidate_after_commit(cache: InterfaceCache) -> None:
             return
     delay = current_app.config["CACHE_SECOND_DELETE_DELAY"]
     queue_or_log(tasks.invalidate, (cache.name,), countdown=delay)
+
+
+def _broker_is_this_redis() -> bool:
+    """Whether the broker is the Redis that just failed: asking it would only wait again."""
+    config = current_app.config
+    broker = urlsplit(config["CELERY"]["broker_url"])
+    return (
+        broker.scheme.startswith("redis") and broker.netloc == urlsplit(config["REDIS_URL"]).netloc
+    )
 
 
 def _invalidate_when_back(app, cache: InterfaceCache) -> None:
