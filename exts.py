@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import redis as redis_lib
 from flask import Flask, current_app
 from flask_caching import Cache
@@ -22,6 +24,32 @@ class Base(DeclarativeBase):
     pass
 
 
+class FailFast(Retry):
+    """redis-py's retry policy, plus a short pause after a timeout: for
+    ``pause`` seconds every call fails at once, so a hung Redis costs a request
+    one timeout, not one per call. One retry for a connection Redis dropped (a
+    restart); none for a timeout, which would only double the wait."""
+
+    def __init__(self, pause: float) -> None:
+        super().__init__(NoBackoff(), 1, supported_errors=(redis_lib.ConnectionError,))
+        self.pause = pause
+        self.paused_until = 0.0
+
+    def __deepcopy__(self, memo):
+        return self  # redis-py copies the policy per connection; the pause is per process
+
+    def call_with_retry(self, do, fail, *args, **kwargs):
+        if time.monotonic() < self.paused_until:
+            raise redis_lib.TimeoutError(
+                "Redis timed out a moment ago; not waiting on it again yet"
+            )
+        try:
+            return super().call_with_retry(do, fail, *args, **kwargs)
+        except redis_lib.TimeoutError:
+            self.paused_until = time.monotonic() + self.pause
+            raise
+
+
 class RedisClient:
     """One Redis connection pool per app, from ``REDIS_URL``."""
 
@@ -33,9 +61,7 @@ class RedisClient:
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
             health_check_interval=30,
-            # One retry for a connection Redis dropped (a restart); none for a
-            # timeout, which would only double the wait on a hung server.
-            retry=Retry(NoBackoff(), 1, supported_errors=(redis_lib.ConnectionError,)),
+            retry=FailFast(pause=2 * timeout),
         )
 
     @property

@@ -20,6 +20,7 @@ from sqlalchemy import func, insert, select
 
 from app import create_app
 from bench.harness import stack, write_result, wrk
+from blueprints.auth import sessions
 from blueprints.seckill import admin, service
 from exts import db, redis
 from models import SeckillOrder, User
@@ -58,9 +59,13 @@ def logged_in_users(app, path: Path) -> None:
         db.session.execute(insert(User), rows)
         db.session.commit()
         ids = db.session.scalars(select(User.id).where(User.email.like("bench%"))).all()
+        live = {i: sessions.start(i) for i in ids}  # as their logins would
     serializer = app.session_interface.get_signing_serializer(app)
     name = app.config["SESSION_COOKIE_NAME"]
-    lines = (f"{name}={serializer.dumps({'_user_id': str(i), '_fresh': True})}" for i in ids)
+    lines = (
+        f"{name}={serializer.dumps({'_user_id': str(i), '_fresh': True, 'sid': live[i]})}"
+        for i in ids
+    )
     path.write_text("\n".join(lines) + "\n")
 
 

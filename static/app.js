@@ -36,10 +36,12 @@ function errorMessage(result) {
   return (result.data && result.data.error && result.data.error.message) || `Something went wrong (${result.status}).`;
 }
 
-const logoutButton = document.getElementById("logout");
-if (logoutButton) {
-  logoutButton.addEventListener("click", async () => {
-    await api("POST", "/api/logout", {});
+// "Log out" ends this browser's session; "everywhere" ends every session of the user.
+for (const [id, everywhere] of [["logout", false], ["logout-everywhere", true]]) {
+  const button = document.getElementById(id);
+  if (!button) continue;
+  button.addEventListener("click", async () => {
+    await api("POST", "/api/logout", {everywhere});
     window.location.assign("/");
   });
 }

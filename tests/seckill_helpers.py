@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, insert, select
 
+from blueprints.auth import sessions
 from blueprints.seckill import admin
 from exts import db
 from models import SeckillOrder, User
@@ -43,9 +44,11 @@ def make_buyers(app, count: int, prefix: str = "buyer") -> list[int]:
 
 
 def session_cookie(app, user_id: int) -> str:
-    """The cookie Flask-Login would set for ``user_id`` after a login."""
+    """The cookie a login would set for ``user_id``, its session live in Redis."""
+    with app.app_context():
+        session_id = sessions.start(user_id)
     serializer = app.session_interface.get_signing_serializer(app)
-    value = serializer.dumps({"_user_id": str(user_id), "_fresh": True})
+    value = serializer.dumps({"_user_id": str(user_id), "_fresh": True, "sid": session_id})
     return f"{app.config['SESSION_COOKIE_NAME']}={value}"
 
 

@@ -8,6 +8,7 @@ from blueprints.auth.tasks import send_code_email
 from exts import redis
 from tests.helpers import follow_task, request_code
 from tests.mailbox import text_part
+from tests.seckill_helpers import http, open_sale, session_cookie
 
 pytestmark = pytest.mark.integration
 
@@ -166,3 +167,37 @@ def test_a_send_redelivered_after_its_code_was_replaced_mails_nothing(app, worke
     assert send(new.code)["to"] == "r***@example.com"
     assert mailbox.last_code_for(address) == new.code
     assert mailbox.mark() == 1, "only the current code was mailed"
+
+
+def test_a_cookie_copied_before_logout_no_longer_works(app, client, login_as, live_server):
+    user = login_as("copied@example.com")
+    stolen = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
+    activity_id = open_sale(app, 5)
+    assert client.post("/api/logout", json={}).status_code == 204
+
+    thief = app.test_client()
+    thief.set_cookie(app.config["SESSION_COOKIE_NAME"], stolen)
+    assert thief.get("/api/me").status_code == 401
+    assert thief.post(f"/api/seckill/{activity_id}", json={}).status_code == 401
+    cookie = f"{app.config['SESSION_COOKIE_NAME']}={stolen}"
+    assert http(live_server, "POST", f"/api/seckill/{activity_id}", cookie)[0] == 401
+    assert user["email"] == "copied@example.com"
+
+
+def test_logging_out_everywhere_ends_every_session(app, login_as):
+    user = login_as("everywhere@example.com")
+
+    def device():
+        client = app.test_client()
+        value = session_cookie(app, user["id"]).split("=", 1)[1]  # as its own login would
+        client.set_cookie(app.config["SESSION_COOKIE_NAME"], value)
+        return client
+
+    laptop, phone = device(), device()
+    assert laptop.post("/api/logout", json={}).status_code == 204
+    assert laptop.get("/api/me").status_code == 401
+    assert phone.get("/api/me").status_code == 200, "a plain logout ends only its own session"
+
+    laptop = device()
+    assert laptop.post("/api/logout", json={"everywhere": True}).status_code == 204
+    assert phone.get("/api/me").status_code == 401

@@ -5,8 +5,18 @@ import redis
 from kombu.exceptions import OperationalError
 
 from blueprints.auth import tasks
+from blueprints.seckill import service
 from devtools import free_port
 from tests.helpers import follow_task, request_code
+
+NEW_SALE = {
+    "title": "Sale",
+    "product": "A thing",
+    "price_cents": 100,
+    "total_stock": 10,
+    "starts_at": "2030-01-01T10:00:00",
+    "ends_at": "2030-01-01T11:00:00",
+}
 
 
 @pytest.fixture
@@ -48,3 +58,17 @@ def test_a_broker_outage_loses_no_send(client, celery_app, worker, mailbox, monk
     states, task = follow_task(client, response.json["task_id"])
     assert task["state"] == "SUCCESS"
     mailbox.last_code_for("queue@example.com")
+
+
+def test_a_sale_edit_saved_while_redis_fails_says_so(app, client, login_as, monkeypatch):
+    login_as("admin@example.com")
+    sale = client.post("/api/admin/sales", json=NEW_SALE).json["sale"]
+
+    def redis_gone(*args, **kwargs):  # Redis dies between the commit and the live update
+        raise redis.ConnectionError("Connection refused")
+
+    monkeypatch.setattr(service, "adjust_stock", redis_gone)
+    response = client.patch(f"/api/admin/sales/{sale['id']}", json={"total_stock": 20})
+    assert response.status_code == 200
+    assert response.json["warning"].startswith("Saved.")
+    assert response.json["sale"]["total_stock"] == 20

@@ -8,6 +8,7 @@ from flask import abort, session
 from flask_login import current_user
 
 from blueprints.api import ApiError
+from blueprints.auth import sessions
 from exts import login_manager
 
 
@@ -39,8 +40,19 @@ def admin_page(view):
     return wrapper
 
 
+def session_identity() -> tuple[int, str] | None:
+    """(user id, session id) from the signed session cookie, unchecked: the
+    flash-sale gate checks the session inside its own Lua call."""
+    user_id, session_id = session.get("_user_id"), session.get("sid")
+    if not (user_id and str(user_id).isdigit() and session_id):
+        return None
+    return int(user_id), session_id
+
+
 def session_user_id() -> int | None:
-    """The logged-in user's id from the signed session cookie, without loading
-    the user from the database (the flash-sale gate must not touch it)."""
-    user_id = session.get("_user_id")
-    return int(user_id) if user_id and str(user_id).isdigit() else None
+    """The logged-in user's id, if the session is live, without loading the
+    user from the database."""
+    identity = session_identity()
+    if identity is None or not sessions.is_live(*identity):
+        return None
+    return identity[0]

@@ -11,9 +11,11 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
+from redis import RedisError
 
 from blueprints.api import ApiError, is_site_path, json_body, string_field
-from blueprints.auth import tasks
+from blueprints.auth import sessions, tasks
+from blueprints.auth.access import session_identity
 from blueprints.auth.service import (
     CHANNELS,
     CODE_LENGTH,
@@ -42,6 +44,14 @@ REFUSALS = {
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
+    try:
+        live = sessions.is_live(int(user_id), session.get("sid"))
+    except RedisError:
+        if request.path.startswith("/api/"):
+            raise  # a JSON 503: the API cannot tell who is asking just now
+        live = False  # pages still render, as for a visitor
+    if not live:
+        return None  # logged out, here or everywhere
     return db.session.get(User, int(user_id))
 
 
@@ -99,13 +109,22 @@ def login():
     user = login_user_for(target)
     session.clear()  # a fresh session: nothing from before the login carries over
     login_user(user)
+    session["sid"] = sessions.start(user.id)
     session.permanent = True
     return jsonify(user=user.to_json())
 
 
 @bp.post("/api/logout")
 def logout():
-    json_body()  # JSON only: browsers cannot send it cross-site without CORS
+    """End this session, or with ``{"everywhere": true}`` every session of the user."""
+    body = json_body()  # JSON only: browsers cannot send it cross-site without CORS
+    identity = session_identity()
+    if identity is not None:
+        user_id, session_id = identity
+        if body.get("everywhere") is True:
+            sessions.end_all(user_id)
+        else:
+            sessions.end(user_id, session_id)
     logout_user()
     session.clear()
     return "", 204

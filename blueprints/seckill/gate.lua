@@ -4,7 +4,12 @@
 -- KEYS[3] the reservation stream the order workers drain
 -- KEYS[4] the reservation's result (hash: state, ...)
 -- KEYS[5] the flag "an order drain has been asked for", so only one request asks
--- ARGV: user id, seckill id, now (epoch seconds), result ttl, activity id, max pending
+-- KEYS[6] the buyer's live login sessions (sorted set of session ids)
+-- ARGV: user id, seckill id, now (epoch seconds), result ttl, activity id, max pending,
+--       session id ('' to skip the session check)
+if ARGV[7] ~= '' and not redis.call('ZSCORE', KEYS[6], ARGV[7]) then
+  return {'logged_out'}
+end
 local sale = redis.call('HMGET', KEYS[1], 'stock', 'starts_at', 'ends_at', 'status', 'price_cents')
 if not sale[1] then
   return {'not_loaded'}

@@ -33,6 +33,7 @@ from flask import current_app
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from blueprints.auth.sessions import sessions_key
 from blueprints.caching.local import CHANNEL, local_copies
 from exts import db, redis
 from models import SeckillActivity, SeckillOrder
@@ -163,7 +164,7 @@ def live_figures(activity_ids: Iterable[int]) -> tuple[dict[int, int | None], di
 
 @dataclass
 class Verdict:
-    outcome: str  # ok, not_loaded, closed, not_started, duplicate, sold_out, busy
+    outcome: str  # ok, not_loaded, logged_out, closed, not_started, duplicate, sold_out, busy
     seckill_id: str | None = None
     starts_at: float | None = None
     left: int | None = None
@@ -183,7 +184,9 @@ def allow_sales_again(activity_id: int) -> None:
     redis.publish(CHANNEL, sold_out_flag(activity_id))
 
 
-def reserve(activity_id: int, user_id: int) -> Verdict:
+def reserve(activity_id: int, user_id: int, session_id: str | None = None) -> Verdict:
+    """Run the gate for ``user_id``; with ``session_id``, only while that login
+    session is live (see blueprints/auth/sessions.py)."""
     config = current_app.config
     local = local_copies(redis.client)
     epoch = local.epoch
@@ -195,6 +198,7 @@ def reserve(activity_id: int, user_id: int) -> Verdict:
             STREAM,
             result_key(seckill_id),
             DRAIN_KICKED,
+            sessions_key(user_id),
         ],
         args=[
             user_id,
@@ -203,6 +207,7 @@ def reserve(activity_id: int, user_id: int) -> Verdict:
             config["SECKILL_RESULT_TTL"],
             activity_id,
             config["SECKILL_MAX_PENDING"],
+            session_id or "",
         ],
     )
     if outcome == "ok":

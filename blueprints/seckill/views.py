@@ -7,7 +7,7 @@ from flask import Blueprint, jsonify, render_template
 from sqlalchemy import select
 
 from blueprints.api import ApiError, json_body
-from blueprints.auth.access import admin_api, admin_page, session_user_id
+from blueprints.auth.access import admin_api, admin_page, session_identity, session_user_id
 from blueprints.seckill import admin, service
 from exts import db
 from models import SeckillActivity, SeckillOrder
@@ -68,14 +68,16 @@ def activity(activity_id: int):
 @bp.post("/api/seckill/<int:activity_id>")
 def buy(activity_id: int):
     json_body()  # JSON only: no other site can post it without a CORS preflight
-    user_id = session_user_id()
-    if user_id is None:
+    identity = session_identity()  # checked live by the gate itself
+    if identity is None:
         raise ApiError(401, "not_logged_in", "Log in to buy.")
     if service.known_sold_out(activity_id):
         raise ApiError(410, "sold_out", "Sold out.")
-    verdict = service.reserve(activity_id, user_id)
+    verdict = service.reserve(activity_id, *identity)
     if verdict.outcome == "not_loaded":
-        verdict = _load_and_retry(activity_id, user_id)
+        verdict = _load_and_retry(activity_id, *identity)
+    if verdict.outcome == "logged_out":
+        raise ApiError(401, "not_logged_in", "Log in to buy.")
     if verdict.outcome == "ok":
         return jsonify(seckill_id=verdict.seckill_id), 202
     if verdict.outcome == "duplicate":
@@ -91,7 +93,7 @@ def buy(activity_id: int):
     raise ApiError(403, "closed", "This sale is over.")
 
 
-def _load_and_retry(activity_id: int, user_id: int) -> service.Verdict:
+def _load_and_retry(activity_id: int, user_id: int, session_id: str) -> service.Verdict:
     """A sale Redis does not know: unknown, not today, or its preload has not run yet."""
     sale = db.session.get(SeckillActivity, activity_id)
     if sale is None:
@@ -103,7 +105,7 @@ def _load_and_retry(activity_id: int, user_id: int) -> service.Verdict:
             raise ApiError(403, "not_open_yet", "This sale has not opened yet.", retry_after=wait)
         raise ApiError(403, "closed", "This sale is over.")
     service.preload(sale)
-    return service.reserve(activity_id, user_id)
+    return service.reserve(activity_id, user_id, session_id)
 
 
 @bp.get("/api/seckill/result/<seckill_id>")

@@ -1,0 +1,49 @@
+"""Which login sessions are live, so that logging out ends a session everywhere.
+
+The session cookie is signed, not stored: without a record on the server, a
+copy of it would keep working after logout until it expires. Each login gets
+a random session id, kept in the cookie and in a per-user sorted set in Redis
+(scored by login time); logout removes it, "log out everywhere" removes the
+set. A check is one Redis call, made inside the flash-sale gate's own Lua call
+there, so buying still reads no database.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+from flask import current_app
+
+from exts import redis
+
+
+def sessions_key(user_id: int) -> str:
+    return f"auth:v1:sessions:{user_id}"
+
+
+def start(user_id: int) -> str:
+    """A new live session for ``user_id``; its id, to keep in the cookie."""
+    session_id = secrets.token_urlsafe(16)
+    lifetime = int(current_app.permanent_session_lifetime.total_seconds())
+    now = time.time()
+    key = sessions_key(user_id)
+    with redis.pipeline() as pipe:
+        pipe.zadd(key, {session_id: now})
+        pipe.zremrangebyscore(key, "-inf", now - lifetime)  # cookies that have expired anyway
+        pipe.expire(key, lifetime)
+        pipe.execute()
+    return session_id
+
+
+def is_live(user_id: int, session_id: str | None) -> bool:
+    return bool(session_id) and redis.zscore(sessions_key(user_id), session_id) is not None
+
+
+def end(user_id: int, session_id: str | None) -> None:
+    if session_id:
+        redis.zrem(sessions_key(user_id), session_id)
+
+
+def end_all(user_id: int) -> None:
+    redis.delete(sessions_key(user_id))
