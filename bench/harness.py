@@ -65,6 +65,7 @@ def stack(
             "MAIL_PORT": str(controller.port),
             "SECRET_KEY": "bench-secret",
             "FLASK_DEBUG": "0",
+            "HTTPS": "0",  # wrk speaks plain HTTP
             **(extra_env or {}),
         }
         python = sys.executable

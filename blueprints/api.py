@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 import redis
+import sqlalchemy.exc
 from flask import Flask, jsonify, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -111,9 +112,10 @@ def register_error_handlers(app: Flask) -> None:
         )
 
     @app.errorhandler(redis.RedisError)
-    def handle_redis_down(error: redis.RedisError):
-        log.error("Redis is unavailable: %s", error)
+    @app.errorhandler(sqlalchemy.exc.OperationalError)
+    def handle_service_down(error: Exception):
+        log.error("a service is unavailable: %s", error)
         message = "The service is briefly unavailable; try again in a moment."
         if _is_api_request():
             return error_response(503, "service_unavailable", message, 5)
-        return message, 503
+        return message, 503, {"Retry-After": "5"}

@@ -11,6 +11,7 @@ import pytest
 import redis
 from celery.schedules import crontab
 
+from blueprints.auth.sessions import sessions_key
 from blueprints.banners.service import banner_cache
 from config import ROOT, from_env, schedule
 from devtools import free_port, redis_server
@@ -124,7 +125,7 @@ def test_the_refresh_schedule_is_seconds_or_a_crontab_line():
         schedule("* * *", timedelta(minutes=2))
 
 
-def test_redis_going_down_and_coming_back(app, admin, worker, tmp_path, monkeypatch):
+def test_redis_going_down_and_coming_back(app, admin, worker, tmp_path, monkeypatch, app_redis):
     """Reads fall back to the database, writes succeed, and the invalidation
     that failed during the outage runs once Redis is back, even though Redis
     restored the old entry from its disk."""
@@ -132,6 +133,8 @@ def test_redis_going_down_and_coming_back(app, admin, worker, tmp_path, monkeypa
     server = redis_server.start(port, tmp_path, persist=True)
     try:
         cache_redis = redis.Redis(port=port, decode_responses=True, socket_connect_timeout=0.5)
+        for key in app_redis.keys(sessions_key("*")):  # the admin's login moves along
+            cache_redis.zadd(key, dict(app_redis.zrange(key, 0, -1, withscores=True)))
         monkeypatch.setitem(app.extensions, "redis", cache_redis)
         banner = admin.post("/api/admin/banners", json={"title": "before", "image_url": "/a.svg"})
         banner_id = banner.json["banner"]["id"]
@@ -256,6 +259,7 @@ def test_other_web_processes_drop_their_copies_at_once(app, admin, tmp_path):
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
         "SECRET_KEY": app.config["SECRET_KEY"],
         "CELERY_BROKER_URL": app.config["CELERY"]["broker_url"],
+        "HTTPS": "0",  # the test speaks plain HTTP
     }
     command = [
         sys.executable,

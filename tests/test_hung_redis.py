@@ -134,15 +134,16 @@ def test_every_endpoint_answers_fast_while_redis_hangs(app, stack):
             assert answer["error"]["code"] == "service_unavailable", where
             assert int(headers["Retry-After"]) > 0, where
 
-    # An admin write either says it is saved, and it is, or says 503 and nothing changed.
+    # A committed admin write says it is saved, and it is.
     patch = {"title": "Edited while Redis hung"}
     status, _, answer, seconds = call(
         base, "PATCH", f"/api/admin/banners/{banner_id}", patch, admin_cookie
     )
-    assert status in (200, 503) and seconds < FAST, (status, answer, seconds)
+    assert status == 200 and seconds < FAST, (status, answer, seconds)
     with app.app_context():
-        title = db.session.scalar(select(Banner.title).where(Banner.id == banner_id))
-    assert (title == patch["title"]) == (status == 200), (status, title)
+        assert (
+            db.session.scalar(select(Banner.title).where(Banner.id == banner_id)) == patch["title"]
+        )
 
     # Requests that wait together still answer fast, and so does a health check.
     with ThreadPoolExecutor(5) as pool:
@@ -154,12 +155,7 @@ def test_every_endpoint_answers_fast_while_redis_hangs(app, stack):
 
     redis_process.send_signal(signal.SIGCONT)
     wait_for(
-        lambda: (
-            call(base, "GET", "/api/banners")[0] == 200
-            and call(base, "PATCH", f"/api/admin/banners/{banner_id}", patch, admin_cookie)[0]
-            == 200
-        ),
+        lambda: call(base, "GET", "/api/banners")[2]["banners"][0]["title"] == patch["title"],
         timeout=30,
-        message="edits work again once Redis answers",
+        message="the edit shows once Redis answers",
     )
-    assert call(base, "GET", "/api/banners")[2]["banners"][0]["title"] == patch["title"]

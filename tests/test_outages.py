@@ -1,11 +1,16 @@
 """When Redis or the broker is down, requests get a clear 503, never a 500."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 import redis
 from kombu.exceptions import OperationalError
 
 from blueprints.auth import tasks
 from blueprints.seckill import service
+from config import ROOT
 from devtools import free_port
 from tests.helpers import follow_task, request_code
 
@@ -72,3 +77,19 @@ def test_a_sale_edit_saved_while_redis_fails_says_so(app, client, login_as, monk
     assert response.status_code == 200
     assert response.json["warning"].startswith("Saved.")
     assert response.json["sale"]["total_stock"] == 20
+
+
+def test_a_database_that_refuses_connections_gets_a_503_not_a_500():
+    # A fresh interpreter: an app whose database is down from the start.
+    check = """
+from app import create_app
+app = create_app({"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/shop",
+                  "HTTPS": False})
+client = app.test_client()
+page = client.get("/")
+assert page.status_code == 503 and page.headers["Retry-After"], page.status_code
+api = client.get("/api/seckill/activities")
+assert api.status_code == 503 and api.json["error"]["code"] == "service_unavailable", api.json
+"""
+    env = {k: v for k, v in os.environ.items() if k != "FLASK_DEBUG"}
+    subprocess.run([sys.executable, "-c", check], check=True, env=env, cwd=ROOT)

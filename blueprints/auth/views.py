@@ -11,7 +11,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
-from redis import RedisError
 
 from blueprints.api import ApiError, is_site_path, json_body, string_field
 from blueprints.auth import sessions, tasks
@@ -44,13 +43,7 @@ REFUSALS = {
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    try:
-        live = sessions.is_live(int(user_id), session.get("sid"))
-    except RedisError:
-        if request.path.startswith("/api/"):
-            raise  # a JSON 503: the API cannot tell who is asking just now
-        live = False  # pages still render, as for a visitor
-    if not live:
+    if not sessions.is_live(int(user_id), session.get("sid")):
         return None  # logged out, here or everywhere
     return db.session.get(User, int(user_id))
 
