@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 import redis
 from celery.contrib.testing.worker import start_worker
+from celery.worker import state as worker_state
 from flask_migrate import upgrade
 from sqlalchemy import MetaData
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -127,6 +128,11 @@ def clean_state(request):
     if "app" not in request.fixturenames:
         return
     app = request.getfixturevalue("app")
+    # A task the test started (an order drain) must not outlive it: it would
+    # hold the next test's rows, whose ids SQLite reuses once tables are empty.
+    deadline = time.monotonic() + 30
+    while worker_state.active_requests and time.monotonic() < deadline:
+        time.sleep(0.05)
     redis.Redis.from_url(app.config["REDIS_URL"]).flushdb()
     drop_all_local()
     with app.app_context():

@@ -53,9 +53,8 @@ def is_live(user_id: int, session_id: str | None) -> bool:
         return True
 
 
-def end(user_id: int, session_id: str | None) -> None:
-    if session_id:
-        redis.zrem(sessions_key(user_id), session_id)
+def end(user_id: int, session_id: str) -> None:
+    redis.zrem(sessions_key(user_id), session_id)
 
 
 def end_all(user_id: int) -> None:

@@ -140,22 +140,29 @@ def adjust_stock(activity: SeckillActivity, added: int) -> None:
 
 def live_stock(activity_ids: Iterable[int]) -> dict[int, int | None]:
     """Stock left in Redis per sale; None for sales not loaded (or Redis down)."""
-    return live_figures(activity_ids)[0]
+    return live_figures(activity_ids, with_drift=False)[0]
 
 
-def live_figures(activity_ids: Iterable[int]) -> tuple[dict[int, int | None], dict[int, int]]:
+def live_figures(
+    activity_ids: Iterable[int], with_drift: bool = True
+) -> tuple[dict[int, int | None], dict[int, int]]:
     """Stock left per sale (as ``live_stock``) and the drift the last
-    reconciliation reported (absent when none), in one round trip."""
+    reconciliation reported (absent when none), in one round trip. The sale
+    pages poll stock only, so they skip the drift."""
     ids = list(activity_ids)
+    step = 2 if with_drift else 1
     try:
         with redis.pipeline(transaction=False) as pipe:
             for activity_id in ids:
-                pipe.hget(sale_key(activity_id), "stock").get(drift_key(activity_id))
+                pipe.hget(sale_key(activity_id), "stock")
+                if with_drift:
+                    pipe.get(drift_key(activity_id))
             values = pipe.execute()
     except redis_lib.RedisError:
         return dict.fromkeys(ids), {}
-    stock = {i: None if v is None else int(v) for i, v in zip(ids, values[::2], strict=True)}
-    drift = {i: int(v) for i, v in zip(ids, values[1::2], strict=True) if v is not None}
+    stock = {i: None if v is None else int(v) for i, v in zip(ids, values[::step], strict=True)}
+    drifts = values[1::step] if with_drift else []
+    drift = {i: int(v) for i, v in zip(ids, drifts, strict=False) if v is not None}
     return stock, drift
 
 
