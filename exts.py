@@ -39,15 +39,26 @@ class FailFast(Retry):
         return self  # redis-py copies the policy per connection; the pause is per process
 
     def call_with_retry(self, do, fail, *args, **kwargs):
+        return self.guard(lambda: super(FailFast, self).call_with_retry(do, fail, *args, **kwargs))
+
+    def guard(self, do):
+        """``do()``, unless paused; a timeout starts the pause."""
         if time.monotonic() < self.paused_until:
             raise redis_lib.TimeoutError(
                 "Redis timed out a moment ago; not waiting on it again yet"
             )
         try:
-            return super().call_with_retry(do, fail, *args, **kwargs)
+            return do()
         except redis_lib.TimeoutError:
             self.paused_until = time.monotonic() + self.pause
             raise
+
+
+def _guarded_handshake(connection: redis_lib.Connection) -> None:
+    # A new connection's handshake (CLIENT SETINFO, SELECT) runs outside the
+    # retry policy in redis-py: guard it too, or each reconnect to a hung
+    # Redis waits a full timeout before its first command.
+    connection.retry.guard(connection.on_connect)
 
 
 class RedisClient:
@@ -62,6 +73,7 @@ class RedisClient:
             socket_connect_timeout=timeout,
             health_check_interval=30,
             retry=FailFast(pause=2 * timeout),
+            redis_connect_func=_guarded_handshake,
         )
 
     @property
