@@ -11,8 +11,8 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as settings
-from blueprints import auth, banners, caching, jobs, main, seckill
-from blueprints.api import register_error_handlers
+from blueprints import auth, banners, caching, jobs, main, openapi, seckill
+from blueprints.api import IdConverter, JSONProvider, register_error_handlers
 from blueprints.auth.sms import PROVIDERS
 from exts import cache, csrf, db, limiter, login_manager, mail, migrate, redis, talisman
 from tasks import make_celery
@@ -47,7 +47,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.login_view = "auth.login_page"
     make_celery(app)
 
-    for blueprint in (main.bp, auth.bp, jobs.bp, caching.bp, banners.bp, seckill.bp):
+    app.json = JSONProvider(app)
+    app.url_map.converters["id"] = IdConverter
+    for blueprint in (main.bp, auth.bp, jobs.bp, caching.bp, banners.bp, seckill.bp, openapi.bp):
         app.register_blueprint(blueprint)
     # The JSON API accepts only application/json, which no other site can send
     # without a CORS preflight we never grant; pages' forms carry CSRF tokens.

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import logging
 import time
+import unicodedata
 from typing import Any
 
 import redis
 import sqlalchemy.exc
 from flask import Flask, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import BaseConverter
 
 from exts import limiter
 
@@ -40,6 +43,31 @@ def error_response(status: int, code: str, message: str, retry_after: int | None
     return response
 
 
+class IdConverter(BaseConverter):
+    """``<id:name>``: a row id. Digits beyond what a 64-bit column holds read as
+    0, which no row has (ids start at 1), so they get the route's own 404; the
+    database driver would overflow, and a converter refusing them makes werkzeug
+    answer 405 for routes that share the path."""
+
+    regex = r"\d{1,30}"
+    part_isolating = True
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        return number if number < 2**63 else 0
+
+    def to_url(self, value: int) -> str:
+        return str(int(value))
+
+
+class JSONProvider(DefaultJSONProvider):
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:  # ``[`` nested thousands deep: bad JSON, not a crash
+            raise ValueError("JSON nested too deeply") from None
+
+
 def json_body() -> dict[str, Any]:
     """The request's JSON object, or a 400 that says what is wrong with it."""
     if not request.is_json:
@@ -58,10 +86,20 @@ def string_field(body: dict[str, Any], name: str, max_length: int = 320) -> str:
         raise ApiError(400, "missing_field", f"'{name}' is required.")
     if not isinstance(value, str):
         raise ApiError(400, "invalid_field", f"'{name}' must be a string.")
+    value = value.strip()
     if len(value) > max_length:
         message = f"'{name}' is too long: {max_length} characters at most."
         raise ApiError(400, "invalid_field", message)
-    return value.strip()
+    if not is_plain_text(value):
+        message = f"'{name}' must be one line of text, without control characters."
+        raise ApiError(400, "invalid_field", message)
+    return value
+
+
+def is_plain_text(value: str) -> bool:
+    """No control characters (NUL, newlines) and no lone surrogates, which no
+    database or mail server can store."""
+    return not any(unicodedata.category(char) in ("Cc", "Cs") for char in value)
 
 
 def is_site_path(value: str) -> bool:

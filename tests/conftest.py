@@ -28,7 +28,9 @@ from app import create_app
 from blueprints.caching.local import drop_all_local
 from devtools import free_port, redis_server
 from exts import db
+from models import User
 from tests.mailbox import start_mailbox
+from tests.seckill_helpers import session_cookie
 
 APP_DB, BROKER_DB, RESULT_DB = 0, 1, 2
 
@@ -170,6 +172,16 @@ def live_server(app):
 @pytest.fixture
 def app_redis(app) -> redis.Redis:
     return redis.Redis.from_url(app.config["REDIS_URL"], decode_responses=True)
+
+
+@pytest.fixture
+def admin_cookie(app) -> str:
+    """A live session cookie of an administrator (made directly, no mail)."""
+    with app.app_context():
+        admin = User(email=app.config["ADMIN_EMAILS"][0])
+        db.session.add(admin)
+        db.session.commit()
+        return session_cookie(app, admin.id)
 
 
 @pytest.fixture

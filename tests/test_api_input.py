@@ -1,4 +1,7 @@
-"""Bad input to the code API gets a clear 4xx JSON error, never a 500."""
+"""Bad input to the API gets a clear 4xx JSON error, never a 500."""
+
+import json
+import re
 
 import pytest
 
@@ -95,3 +98,99 @@ def test_me_without_login_is_401(client):
     response = client.get("/api/me")
     assert response.status_code == 401
     assert error_code(response) == "not_logged_in"
+
+
+# What a probe of the running product sent, and got 500 for, before.
+
+JSON = "application/json"
+
+
+def _json_operations(client) -> list[tuple[str, str]]:
+    """(method, path) of every documented operation that reads a JSON body."""
+    spec = client.get("/api/openapi.json").json
+    return [
+        (method, re.sub(r"\{\w+\}", "1", path))
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        if isinstance(operation, dict) and "requestBody" in operation
+    ]
+
+
+def test_json_nested_thousands_deep_is_a_400_everywhere(client, admin_cookie):
+    operations = _json_operations(client)
+    assert len(operations) >= 11
+    client.set_cookie("session", admin_cookie.split("=", 1)[1])
+    for nesting in ("[" * 30_000, '{"a":' * 5_000):
+        for method, path in operations:
+            response = client.open(path, method=method, data=nesting, content_type=JSON)
+            if response.status_code != 404:  # sale 1 does not exist: said before the body is read
+                assert response.status_code == 400, (method, path)
+                assert error_code(response) == "invalid_json"
+
+
+@pytest.mark.parametrize("big", [2**63, 2**64, 10**30, 10**40])
+def test_ids_too_big_for_any_column_are_404(client, admin_cookie, big):
+    client.set_cookie("session", admin_cookie.split("=", 1)[1])
+    for method, path in [
+        ("GET", "/api/seckill/activities/{}"),
+        ("POST", "/api/seckill/{}"),
+        ("POST", "/api/seckill/orders/{}/pay"),
+        ("PATCH", "/api/admin/sales/{}"),
+        ("POST", "/api/admin/sales/{}/close"),
+        ("GET", "/api/admin/sales/{}/orders"),
+        ("PATCH", "/api/admin/banners/{}"),
+        ("DELETE", "/api/admin/banners/{}"),
+        ("GET", "/seckill/{}"),
+    ]:
+        response = client.open(path.format(big), method=method, json={})
+        assert response.status_code == 404, (method, path, big)
+
+
+TEXT_FIELDS = [("\ud800", "lone surrogate"), ("a\x00b", "NUL"), ("two\nlines", "newline")]
+
+
+@pytest.mark.parametrize(("text", "what"), TEXT_FIELDS)
+def test_text_no_database_can_store_is_refused(client, admin_cookie, text, what):
+    client.set_cookie("session", admin_cookie.split("=", 1)[1])
+    sale = {
+        "title": "Sale",
+        "product": "Thing",
+        "price_cents": 100,
+        "total_stock": 1,
+        "starts_at": "2030-01-01T10:00:00",
+        "ends_at": "2030-01-01T11:00:00",
+    }
+    # json.dumps escapes a lone surrogate as \ud800, as an attacker's client sends it
+    bodies = [
+        ("/api/admin/banners", {"title": text, "image_url": "/static/a.svg"}),
+        ("/api/admin/sales", {**sale, "title": text}),
+        ("/api/admin/sales", {**sale, "product": text}),
+    ]
+    for path, body in bodies:
+        response = client.post(path, data=json.dumps(body), content_type=JSON)
+        assert response.status_code == 400, (path, what)
+        assert error_code(response) == "invalid_field"
+
+
+@pytest.mark.parametrize(
+    ("field", "moment"),
+    [
+        ("starts_at", "0001-01-01T00:00:00"),
+        ("ends_at", "9999-12-31T23:59:59-12:00"),
+        ("starts_at", "1999-12-31T23:59:59+00:00"),
+    ],
+)
+def test_sale_times_out_of_range_are_refused(client, admin_cookie, field, moment):
+    client.set_cookie("session", admin_cookie.split("=", 1)[1])
+    sale = {
+        "title": "Sale",
+        "product": "Thing",
+        "price_cents": 100,
+        "total_stock": 1,
+        "starts_at": "2030-01-01T10:00:00",
+        "ends_at": "2030-01-01T11:00:00",
+        field: moment,
+    }
+    response = client.post("/api/admin/sales", json=sale)
+    assert response.status_code == 400
+    assert "between the years" in response.json["error"]["message"]

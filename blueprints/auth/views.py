@@ -64,6 +64,34 @@ def _well_formed(response) -> bool:
 # A typo (400) costs nothing: only requests that could send a code count.
 @limiter.limit(lambda: current_app.config["CODE_IP_LIMIT"], deduct_when=_well_formed)
 def request_code():
+    """Send a one-time login code by e-mail or SMS; poll the task for the send.
+    ---
+    post:
+      tags: [login]
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [channel, target]
+              properties:
+                channel: {type: string, enum: [email, sms]}
+                target: {type: string, minLength: 1, maxLength: 320}
+                purpose: {type: string, enum: [login]}
+      responses:
+        202:
+          description: The code is on its way
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [task_id, resend_after]
+                properties:
+                  task_id: {type: string}
+                  resend_after: {type: integer}
+        400: BadRequest
+    """
     body = json_body()
     channel = string_field(body, "channel")
     if channel not in CHANNELS:
@@ -87,10 +115,36 @@ def request_code():
 @bp.post("/api/login")
 @limiter.limit(lambda: current_app.config["LOGIN_IP_LIMIT"])
 def login():
+    """Log in with the code that was sent; the answer sets the session cookie.
+    ---
+    post:
+      tags: [login]
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [target, code]
+              properties:
+                target: {type: string, minLength: 1, maxLength: 320}
+                code: {type: string, pattern: '^[0-9]{6}$'}
+      responses:
+        200:
+          description: Logged in
+          content:
+            application/json:
+              schema: {type: object, required: [user], properties: {user: User}}
+        400: BadRequest
+    """
     body = json_body()
     raw_target = string_field(body, "target")
     code = body.get("code")
-    if not isinstance(code, str) or len(code) != CODE_LENGTH or not code.isdigit():
+    if (
+        not isinstance(code, str)
+        or len(code) != CODE_LENGTH
+        or not (code.isascii() and code.isdigit())
+    ):
         raise ApiError(400, "invalid_code_format", f"The code is {CODE_LENGTH} digits.")
     target = _target(raw_target, channel_of(raw_target))
     if not code_store().check(target, "login", code):
@@ -109,12 +163,30 @@ def login():
 
 @bp.post("/api/logout")
 def logout():
-    """End this session, or with ``{"everywhere": true}`` every session of the user."""
+    """End this session, or with ``{"everywhere": true}`` every session of the user.
+    ---
+    post:
+      tags: [login]
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                everywhere: {type: boolean}
+      responses:
+        204: {description: Logged out}
+        400: BadRequest
+    """
     body = json_body()  # JSON only: browsers cannot send it cross-site without CORS
+    everywhere = body.get("everywhere", False)
+    if not isinstance(everywhere, bool):
+        raise ApiError(400, "invalid_field", "'everywhere' must be true or false.")
     identity = session_identity()
     if identity is not None:
         user_id, session_id = identity
-        if body.get("everywhere") is True:
+        if everywhere:
             sessions.end_all(user_id)
         else:
             sessions.end(user_id, session_id)
@@ -125,6 +197,19 @@ def logout():
 
 @bp.get("/api/me")
 def me():
+    """The logged-in user.
+    ---
+    get:
+      tags: [login]
+      security: [{session: []}]
+      responses:
+        200:
+          description: The user
+          content:
+            application/json:
+              schema: {type: object, required: [user], properties: {user: User}}
+        401: NotLoggedIn
+    """
     if not current_user.is_authenticated:
         raise ApiError(401, "not_logged_in", "Log in first.")
     return jsonify(user=current_user.to_json())

@@ -35,6 +35,16 @@ def task_owner(task_id: str) -> tuple[str, str, int]:
 
 @bp.get("/api/tasks/<task_id>")
 def task_status(task_id: str):
+    """A task this browser queued: its state, and its result once ready.
+    ---
+    get:
+      tags: [tasks]
+      responses:
+        200:
+          description: The task
+          content: {application/json: {schema: Task}}
+        404: NotFound
+    """
     if len(task_id) > 64 or redis.get(_owner_key(task_id)) != _owner():
         raise ApiError(404, "not_found", "No such task.")
     # One read of the backend: separate reads of state and result could see

@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 FIELDS = ("title", "product", "price_cents", "total_stock", "starts_at", "ends_at")
 MAX_STOCK = 1_000_000
 MAX_PRICE_CENTS = 100_000_000
+# Sale times fall in this century; outside it a time is a typo, and the far
+# ends (year 1 or 9999 with an offset) do not even convert to UTC.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 def clean(body: dict[str, Any], sale: SeckillActivity | None) -> dict[str, Any]:
@@ -70,7 +74,14 @@ def _moment(body: dict[str, Any], name: str) -> datetime:
         raise ApiError(400, "invalid_field", message) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
-    return moment.astimezone(UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:
+        moment = None
+    if moment is None or not EARLIEST <= moment < LATEST:
+        message = f"'{name}' must fall between the years {EARLIEST.year} and {LATEST.year - 1}."
+        raise ApiError(400, "invalid_field", message)
+    return moment
 
 
 NOT_LIVE = (

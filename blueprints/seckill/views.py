@@ -40,7 +40,22 @@ def _public(sale: SeckillActivity, stock_left: int | None, now) -> dict:
 
 @bp.get("/api/seckill/activities")
 def activities():
-    """Today's and upcoming sales, with the stock left and the server's clock."""
+    """Today's and upcoming sales, with the stock left and the server's clock.
+    ---
+    get:
+      tags: [sales]
+      responses:
+        200:
+          description: The sales
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [activities, server_time]
+                properties:
+                  activities: {type: array, items: PublicSale}
+                  server_time: {type: string, format: date-time}
+    """
     now = utcnow()
     start, _ = service.local_day(now)
     query = (
@@ -57,16 +72,66 @@ def activities():
     )
 
 
-@bp.get("/api/seckill/activities/<int:activity_id>")
+@bp.get("/api/seckill/activities/<id:activity_id>")
 def activity(activity_id: int):
+    """One sale, with the stock left and the server's clock.
+    ---
+    get:
+      tags: [sales]
+      responses:
+        200:
+          description: The sale
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [activity, server_time]
+                properties:
+                  activity: PublicSale
+                  server_time: {type: string, format: date-time}
+        404: NotFound
+    """
     now = utcnow()
     sale = admin.get(activity_id)
     stock = service.live_stock([sale.id])[sale.id]
     return jsonify(activity=_public(sale, stock, now), server_time=now.isoformat())
 
 
-@bp.post("/api/seckill/<int:activity_id>")
+@bp.post("/api/seckill/<id:activity_id>")
 def buy(activity_id: int):
+    """Reserve one unit; poll the result with the answer's seckill_id.
+    ---
+    post:
+      tags: [sales]
+      security: [{session: []}]
+      requestBody:
+        required: true
+        content: {application/json: {schema: Empty}}
+      responses:
+        202:
+          description: Reserved; the order is being written
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [seckill_id]
+                properties: {seckill_id: {type: string}}
+        400: BadRequest
+        401: NotLoggedIn
+        403:
+          description: Not open yet, or over
+          content: {application/json: {schema: Error}}
+        404: NotFound
+        409:
+          description: Already bought; seckill_id is that purchase
+          content:
+            application/json:
+              schema:
+                allOf: [Error, {type: object, properties: {seckill_id: {type: string}}}]
+        410:
+          description: Sold out
+          content: {application/json: {schema: Error}}
+    """
     json_body()  # JSON only: no other site can post it without a CORS preflight
     identity = session_identity()  # checked live by the gate itself
     if identity is None:
@@ -110,6 +175,26 @@ def _load_and_retry(activity_id: int, user_id: int, session_id: str) -> service.
 
 @bp.get("/api/seckill/result/<seckill_id>")
 def result(seckill_id: str):
+    """How a purchase went: 100 ordered, 101 payment timed out, others pending or failed.
+    ---
+    get:
+      tags: [sales]
+      security: [{session: []}]
+      responses:
+        200:
+          description: The purchase's state
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [code, message]
+                properties:
+                  code: {type: integer}
+                  message: {type: string}
+                  order_id: {type: integer}
+        401: NotLoggedIn
+        404: NotFound
+    """
     user_id = session_user_id()
     if user_id is None:
         raise ApiError(401, "not_logged_in", "Log in first.")
@@ -119,8 +204,29 @@ def result(seckill_id: str):
     return jsonify(body)
 
 
-@bp.post("/api/seckill/orders/<int:order_id>/pay")
+@bp.post("/api/seckill/orders/<id:order_id>/pay")
 def pay(order_id: int):
+    """Pay for an order that waits for payment.
+    ---
+    post:
+      tags: [sales]
+      security: [{session: []}]
+      requestBody:
+        required: true
+        content: {application/json: {schema: Empty}}
+      responses:
+        200:
+          description: Paid
+          content:
+            application/json:
+              schema: {type: object, required: [order], properties: {order: Order}}
+        400: BadRequest
+        401: NotLoggedIn
+        404: NotFound
+        409:
+          description: Cancelled already, or paid
+          content: {application/json: {schema: Error}}
+    """
     json_body()
     user_id = session_user_id()
     if user_id is None:
@@ -135,7 +241,7 @@ def pay(order_id: int):
     return jsonify(order=order.to_json())
 
 
-@bp.get("/seckill/<int:activity_id>")
+@bp.get("/seckill/<id:activity_id>")
 def sale_page(activity_id: int):
     sale = db.session.get(SeckillActivity, activity_id)
     if sale is None:
@@ -146,6 +252,23 @@ def sale_page(activity_id: int):
 @bp.get("/api/admin/sales")
 @admin_api
 def admin_list():
+    """Every sale with its live stock and orders by status.
+    ---
+    get:
+      tags: [admin]
+      security: [{session: []}]
+      responses:
+        200:
+          description: The sales
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [sales]
+                properties: {sales: {type: array, items: SaleOverview}}
+        401: NotLoggedIn
+        403: Forbidden
+    """
     sales = list(db.session.scalars(select(SeckillActivity).order_by(SeckillActivity.id.desc())))
     return jsonify(sales=admin.overview(sales))
 
@@ -153,21 +276,77 @@ def admin_list():
 @bp.post("/api/admin/sales")
 @admin_api
 def admin_create():
+    """Create a sale; every field is required.
+    ---
+    post:
+      tags: [admin]
+      security: [{session: []}]
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              allOf:
+                - SaleInput
+                - type: object
+                  required: [title, product, price_cents, total_stock, starts_at, ends_at]
+      responses:
+        201:
+          description: Created
+          content: {application/json: {schema: SaleAnswer}}
+        400: BadRequest
+        401: NotLoggedIn
+        403: Forbidden
+    """
     sale, warning = admin.create(admin.clean(json_body(), None))
     return _admin_answer(sale, warning), 201
 
 
-@bp.patch("/api/admin/sales/<int:activity_id>")
+@bp.patch("/api/admin/sales/<id:activity_id>")
 @admin_api
 def admin_update(activity_id: int):
+    """Change some of a sale's fields; once it opens, stock only grows.
+    ---
+    patch:
+      tags: [admin]
+      security: [{session: []}]
+      requestBody:
+        required: true
+        content: {application/json: {schema: SaleInput}}
+      responses:
+        200:
+          description: Changed
+          content: {application/json: {schema: SaleAnswer}}
+        400: BadRequest
+        401: NotLoggedIn
+        403: Forbidden
+        404: NotFound
+    """
     sale = admin.get(activity_id)
     sale, warning = admin.update(sale, admin.clean(json_body(), sale))
     return _admin_answer(sale, warning)
 
 
-@bp.post("/api/admin/sales/<int:activity_id>/close")
+@bp.post("/api/admin/sales/<id:activity_id>/close")
 @admin_api
 def admin_close(activity_id: int):
+    """Close a sale now.
+    ---
+    post:
+      tags: [admin]
+      security: [{session: []}]
+      requestBody:
+        required: true
+        content: {application/json: {schema: Empty}}
+      responses:
+        200:
+          description: Closed
+          content: {application/json: {schema: SaleAnswer}}
+        400: BadRequest
+        401: NotLoggedIn
+        403: Forbidden
+        404: NotFound
+    """
     json_body()
     sale, warning = admin.close(admin.get(activity_id))
     return _admin_answer(sale, warning)
@@ -180,9 +359,27 @@ def _admin_answer(sale: SeckillActivity, warning: str | None):
     return jsonify(body)
 
 
-@bp.get("/api/admin/sales/<int:activity_id>/orders")
+@bp.get("/api/admin/sales/<id:activity_id>/orders")
 @admin_api
 def admin_orders(activity_id: int):
+    """A sale's orders (the first 1,000).
+    ---
+    get:
+      tags: [admin]
+      security: [{session: []}]
+      responses:
+        200:
+          description: The orders
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [orders]
+                properties: {orders: {type: array, items: Order}}
+        401: NotLoggedIn
+        403: Forbidden
+        404: NotFound
+    """
     admin.get(activity_id)
     query = (
         select(SeckillOrder)

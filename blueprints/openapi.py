@@ -1,0 +1,243 @@
+"""The OpenAPI 3 description of the JSON API, served at ``/api/openapi.json``.
+
+Each view documents itself in its docstring (YAML after ``---``, read by
+apispec); the shapes they share are here. The path parameters and the answers
+any endpoint can give (429, 503) are added from the routes themselves, so the
+document cannot miss a route. tests/test_openapi.py runs schemathesis against
+it: every operation, no 500, every answer as described.
+"""
+
+from __future__ import annotations
+
+import re
+
+from apispec import APISpec
+from apispec_webframeworks.flask import FlaskPlugin
+from flask import Blueprint, current_app, jsonify
+
+bp = Blueprint("openapi", __name__)
+
+ID = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
+MOMENT = {"type": "string", "format": "date-time"}
+NULLABLE_MOMENT = {**MOMENT, "nullable": True}
+
+SCHEMAS = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            }
+        },
+    },
+    "User": {
+        "type": "object",
+        "required": ["id", "email", "phone", "is_admin"],
+        "properties": {
+            "id": ID,
+            "email": {"type": "string", "nullable": True},
+            "phone": {"type": "string", "nullable": True},
+            "is_admin": {"type": "boolean"},
+        },
+    },
+    "Banner": {
+        "type": "object",
+        "required": ["id", "title", "image_url", "link_url", "position", "is_show"],
+        "properties": {
+            "id": ID,
+            "title": {"type": "string"},
+            "image_url": {"type": "string"},
+            "link_url": {"type": "string", "nullable": True},
+            "position": {"type": "integer"},
+            "is_show": {"type": "boolean"},
+        },
+    },
+    "BannerInput": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "title": {"type": "string", "minLength": 1, "maxLength": 100},
+            "image_url": {
+                "type": "string",
+                "maxLength": 500,
+                "description": "http(s) URL, or a path on this site such as /static/x.svg",
+            },
+            "link_url": {"type": "string", "maxLength": 500, "nullable": True},
+            "position": {"type": "integer", "minimum": 0, "maximum": 1_000_000},
+            "is_show": {"type": "boolean"},
+        },
+    },
+    "Banners": {
+        "type": "object",
+        "required": ["banners"],
+        "properties": {"banners": {"type": "array", "items": "Banner"}},
+    },
+    "Sale": {
+        "type": "object",
+        "required": [
+            *("id", "title", "product", "price_cents", "total_stock"),
+            *("starts_at", "ends_at", "per_user_limit", "status"),
+        ],
+        "properties": {
+            "id": ID,
+            "title": {"type": "string"},
+            "product": {"type": "string"},
+            "price_cents": {"type": "integer"},
+            "total_stock": {"type": "integer"},
+            "starts_at": MOMENT,
+            "ends_at": MOMENT,
+            "per_user_limit": {"type": "integer"},
+            "status": {"type": "string", "enum": ["active", "closed"]},
+        },
+    },
+    "PublicSale": {
+        "allOf": [
+            "Sale",
+            {
+                "type": "object",
+                "required": ["stock_left", "state"],
+                "properties": {
+                    "stock_left": {"type": "integer", "nullable": True},
+                    "state": {
+                        "type": "string",
+                        "enum": ["upcoming", "open", "sold_out", "ended", "closed"],
+                    },
+                },
+            },
+        ]
+    },
+    "SaleOverview": {
+        "allOf": [
+            "Sale",
+            {
+                "type": "object",
+                "required": ["stock_left", "orders", "sold", "stock_drift"],
+                "properties": {
+                    "stock_left": {"type": "integer", "nullable": True},
+                    "orders": {"type": "object", "additionalProperties": {"type": "integer"}},
+                    "sold": {"type": "integer"},
+                    "stock_drift": {"type": "integer", "nullable": True},
+                },
+            },
+        ]
+    },
+    "SaleInput": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "title": {"type": "string", "minLength": 1, "maxLength": 100},
+            "product": {"type": "string", "minLength": 1, "maxLength": 200},
+            "price_cents": {"type": "integer", "minimum": 1, "maximum": 100_000_000},
+            "total_stock": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
+            "starts_at": {**MOMENT, "description": "ISO 8601; without an offset, in TIMEZONE"},
+            "ends_at": MOMENT,
+        },
+    },
+    "SaleAnswer": {
+        "type": "object",
+        "required": ["sale"],
+        "properties": {
+            "sale": "SaleOverview",
+            "warning": {"type": "string", "description": "saved, but not live yet"},
+        },
+    },
+    "Order": {
+        "type": "object",
+        "required": [
+            *("id", "activity_id", "user_id", "seckill_id", "status", "amount_cents"),
+            *("reserved_at", "created_at", "paid_at", "cancelled_at"),
+        ],
+        "properties": {
+            "id": ID,
+            "activity_id": ID,
+            "user_id": ID,
+            "seckill_id": {"type": "string"},
+            "status": {"type": "string", "enum": ["pending_payment", "paid", "cancelled"]},
+            "amount_cents": {"type": "integer"},
+            "reserved_at": MOMENT,
+            "created_at": MOMENT,
+            "paid_at": NULLABLE_MOMENT,
+            "cancelled_at": NULLABLE_MOMENT,
+        },
+    },
+    "Task": {
+        "type": "object",
+        "required": ["task_id", "state", "ready"],
+        "properties": {
+            "task_id": {"type": "string"},
+            "state": {"type": "string"},
+            "ready": {"type": "boolean"},
+            "result": {},
+            "error": {"type": "string"},
+        },
+    },
+    "Empty": {"type": "object", "description": "any JSON object, {} is enough"},
+}
+
+
+def _error(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": "Error"}}}
+
+
+RESPONSES = {
+    "BadRequest": _error("The input is wrong; the message says how"),
+    "NotLoggedIn": _error("Log in first"),
+    "Forbidden": _error("Not allowed for this user"),
+    "NotFound": _error("No such thing, or not yours"),
+    "RateLimited": {
+        **_error("Too many requests; wait Retry-After seconds"),
+        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    },
+    "Unavailable": {
+        **_error("Redis or the database is briefly unavailable; retry after Retry-After"),
+        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    },
+}
+
+
+PATH_SCHEMAS = {"id": ID, "": {"type": "string", "maxLength": 64}}
+
+
+def build_spec() -> dict:
+    """The document for the current app: every /api route with a documented view."""
+    spec = APISpec(
+        title="Flash Shop API",
+        version="1",
+        openapi_version="3.0.3",
+        plugins=[FlaskPlugin()],
+        info={"description": 'Errors are {"error": {"code", "message"}}.'},
+    )
+    spec.components.security_scheme(
+        "session", {"type": "apiKey", "in": "cookie", "name": "session"}
+    )
+    for name, schema in SCHEMAS.items():
+        spec.components.schema(name, schema)
+    for name, response in RESPONSES.items():
+        spec.components.response(name, response)
+    for rule in current_app.url_map.iter_rules():
+        view = current_app.view_functions[rule.endpoint]
+        if not rule.rule.startswith("/api/") or "---" not in (view.__doc__ or ""):
+            continue
+        parameters = [
+            {"in": "path", "name": name, "required": True, "schema": PATH_SCHEMAS[converter]}
+            for converter, name in re.findall(r"<(?:(\w+):)?(\w+)>", rule.rule)
+        ]
+        spec.path(view=view, app=current_app, parameters=parameters)
+    document = spec.to_dict()
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and "responses" in operation:
+                responses = operation["responses"]
+                responses.setdefault("429", {"$ref": "#/components/responses/RateLimited"})
+                responses.setdefault("503", {"$ref": "#/components/responses/Unavailable"})
+    return document
+
+
+@bp.get("/api/openapi.json")
+def openapi_json():
+    if "openapi" not in current_app.extensions:
+        current_app.extensions["openapi"] = build_spec()
+    return jsonify(current_app.extensions["openapi"])
