@@ -44,17 +44,18 @@ def error_response(status: int, code: str, message: str, retry_after: int | None
 
 
 class IdConverter(BaseConverter):
-    """``<id:name>``: a row id. Digits beyond what a 64-bit column holds read as
-    0, which no row has (ids start at 1), so they get the route's own 404; the
-    database driver would overflow, and a converter refusing them makes werkzeug
-    answer 405 for routes that share the path."""
+    """``<id:name>``: a row id. Numbers beyond what the id columns hold (32-bit
+    INTEGER on PostgreSQL and MySQL) read as 0, which no row has (ids start at
+    1), so they get the route's own 404; the database would refuse them, and a
+    converter refusing them makes werkzeug answer 405 for routes sharing the path."""
 
+    MAX = 2**31 - 1
     regex = r"\d{1,30}"
     part_isolating = True
 
     def to_python(self, value: str) -> int:
         number = int(value)
-        return number if number < 2**63 else 0
+        return number if number <= self.MAX else 0
 
     def to_url(self, value: int) -> str:
         return str(int(value))

@@ -15,9 +15,11 @@ from apispec import APISpec
 from apispec_webframeworks.flask import FlaskPlugin
 from flask import Blueprint, current_app, jsonify
 
+from blueprints.api import IdConverter
+
 bp = Blueprint("openapi", __name__)
 
-ID = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
+ID = {"type": "integer", "minimum": 0, "maximum": IdConverter.MAX}
 MOMENT = {"type": "string", "format": "date-time"}
 NULLABLE_MOMENT = {**MOMENT, "nullable": True}
 

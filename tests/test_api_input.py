@@ -128,7 +128,8 @@ def test_json_nested_thousands_deep_is_a_400_everywhere(client, admin_cookie):
                 assert error_code(response) == "invalid_json"
 
 
-@pytest.mark.parametrize("big", [2**63, 2**64, 10**30, 10**40])
+@pytest.mark.integration
+@pytest.mark.parametrize("big", [2**31, 2**63, 2**64, 10**40])
 def test_ids_too_big_for_any_column_are_404(client, admin_cookie, big):
     client.set_cookie("session", admin_cookie.split("=", 1)[1])
     for method, path in [
@@ -149,6 +150,7 @@ def test_ids_too_big_for_any_column_are_404(client, admin_cookie, big):
 TEXT_FIELDS = [("\ud800", "lone surrogate"), ("a\x00b", "NUL"), ("two\nlines", "newline")]
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(("text", "what"), TEXT_FIELDS)
 def test_text_no_database_can_store_is_refused(client, admin_cookie, text, what):
     client.set_cookie("session", admin_cookie.split("=", 1)[1])
@@ -172,6 +174,7 @@ def test_text_no_database_can_store_is_refused(client, admin_cookie, text, what)
         assert error_code(response) == "invalid_field"
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     ("field", "moment"),
     [

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -24,6 +25,8 @@ from schemathesis.checks import (
 from exts import limiter
 
 EXAMPLES = 50  # per operation and mode (valid input, invalid input)
+pytestmark = pytest.mark.integration  # NUL, say, matters on PostgreSQL, not SQLite
+
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
