@@ -141,8 +141,18 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
         "CODE_RESEND_COOLDOWN": int(env.get("CODE_RESEND_COOLDOWN") or 60),
         # The login page gives up on a send after this long and offers a new code.
         "CODE_SEND_WAIT": int(env.get("CODE_SEND_WAIT") or 60),
+        # Per requester (an IP, or a device that logged in to the target before)
+        # and target: someone hammering an address uses up only their own share.
         "CODE_MAX_PER_HOUR": int(env.get("CODE_MAX_PER_HOUR") or 5),
         "CODE_MAX_PER_DAY": int(env.get("CODE_MAX_PER_DAY") or 10),
+        # Every requester but trusted devices together, per target: the bill's bound.
+        "CODE_TARGET_MAX_PER_DAY": int(env.get("CODE_TARGET_MAX_PER_DAY") or 30),
+        # A proof of work (ALTCHA) is asked once a target had this many sends in
+        # the last hour, or a requester this many to any targets.
+        "CODE_CHALLENGE_TARGET": int(env.get("CODE_CHALLENGE_TARGET") or 3),
+        "CODE_CHALLENGE_CLIENT": int(env.get("CODE_CHALLENGE_CLIENT") or 10),
+        # Hashes a browser tries on average is half this: about a second or two.
+        "CODE_CHALLENGE_COST": int(env.get("CODE_CHALLENGE_COST") or 100_000),
         # Spending guard over all targets: a flood of distinct numbers stops here.
         "SMS_DAILY_BUDGET": int(env.get("SMS_DAILY_BUDGET") or 1000),
         "CODE_IP_LIMIT": env.get("CODE_IP_LIMIT") or "20/hour;5/minute",

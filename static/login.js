@@ -56,6 +56,38 @@
     SUCCESS: ["Sent. Check your inbox or phone for the code.", "success"],
   };
 
+  // ALTCHA's proof of work: the number whose SHA-256 with the salt is the
+  // challenge. Many codes were asked for lately (for this address or from this
+  // network); solving costs this browser a second or two, and a script that
+  // hammers an address as much for every request.
+  async function solve(challenge, onProgress) {
+    const encoder = new TextEncoder();
+    const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
+    const batch = 1000;
+    for (let start = 0; start <= challenge.maxnumber; start += batch) {
+      const numbers = [];
+      for (let n = start; n < start + batch && n <= challenge.maxnumber; n++) numbers.push(n);
+      const hashes = await Promise.all(numbers.map((n) => crypto.subtle.digest("SHA-256", encoder.encode(challenge.salt + n))));
+      const found = hashes.findIndex((hash) => hex(hash) === challenge.challenge);
+      if (found >= 0) {
+        const {algorithm, salt, signature} = challenge;
+        return btoa(JSON.stringify({algorithm, challenge: challenge.challenge, number: numbers[found], salt, signature}));
+      }
+      onProgress(Math.min(99, Math.floor((100 * start) / challenge.maxnumber)));
+    }
+    return null;
+  }
+
+  async function requestCode(body) {
+    let result = await api("POST", "/api/codes", body);
+    if (result.status === 428 && result.data.challenge) {
+      const proof = await solve(result.data.challenge, (percent) =>
+        show(sendStatus, `Many codes were asked for lately; checking this browser… ${percent}%`, "pending"));
+      result = proof ? await api("POST", "/api/codes", {...body, proof}) : result;
+    }
+    return result;
+  }
+
   function stopCountdown() {
     clearInterval(countdownTimer);
     sendButton.disabled = false;
@@ -113,7 +145,7 @@
     }
     sendButton.disabled = true;
     show(sendStatus, "Requesting a code…", "pending");
-    const result = await api("POST", "/api/codes", {channel: channel(), target: target.value.trim(), purpose: "login"});
+    const result = await requestCode({channel: channel(), target: target.value.trim(), purpose: "login"});
     if (result.status === 202) {
       sentTo = target.value.trim();
       startCountdown(result.data.resend_after);

@@ -60,7 +60,8 @@ def test_wrong_unknown_and_used_codes_get_one_generic_error(client, app, worker,
         client.post("/api/login", json={"target": "never-asked@example.com", "code": code}).data,
     }
     login = {"target": "generic@example.com", "code": code}
-    assert app.test_client().post("/api/login", json=login).status_code == 200
+    answers.add(app.test_client().post("/api/login", json=login).data)  # another browser
+    assert client.post("/api/login", json=login).status_code == 200
     answers.add(client.post("/api/login", json=login).data)  # used
     assert len(answers) == 1
 

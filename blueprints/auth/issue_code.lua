@@ -1,22 +1,33 @@
--- Issue a verification code, atomically: resend cooldown, per-target caps,
--- the daily spending budget, then store the code's digest and queue its send
--- in the outbox, so a code is never stored without its send or the reverse.
--- KEYS[1] code hash (digest, attempts, expires_at) for one target and purpose
--- KEYS[2] the target's send log: a sorted set, one member per send, scored by time
+-- Issue a verification code, atomically: the requester's cooldown and caps for
+-- this target, the target's ceiling over all requesters, the proof of work a hot
+-- target or client needs, the daily spending budget; then store the code's
+-- digest and queue its send in the outbox, so a code is never stored without
+-- its send or the reverse.
+-- KEYS[1] code hash (digest, attempts, expires_at) for one target, purpose and holder
+-- KEYS[2] this requester's sends to this target: a sorted set scored by time
 -- KEYS[3] the channel's spending counter for the day
 -- KEYS[4] the outbox stream of sends waiting for a dispatcher
 -- KEYS[5] the flag "a dispatcher has been asked for", so only one request asks
 -- KEYS[6] the send task's owner record (see blueprints/jobs), written if ARGV[14] ~= ''
+-- KEYS[7] every requester's sends to this target
+-- KEYS[8] this requester's sends to any target
 -- ARGV: now, digest, ttl, cooldown, per_hour, per_day, budget (0: none), nonce,
---       task_id, channel, target, sealed code, purpose, owner, owner ttl
+--       task_id, channel, target, sealed code, purpose, owner, owner ttl,
+--       target_per_day, challenge_target, challenge_client, trusted, proven, holder
 local now = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[3])
 local cooldown = tonumber(ARGV[4])
 local per_hour = tonumber(ARGV[5])
 local per_day = tonumber(ARGV[6])
 local budget = tonumber(ARGV[7])
+local target_per_day = tonumber(ARGV[16])
+local trusted = ARGV[19] == '1'
+local proven = ARGV[20] == '1'
 
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - 86400)
+local logs = {KEYS[2], KEYS[7], KEYS[8]}
+for _, log in ipairs(logs) do
+  redis.call('ZREMRANGEBYSCORE', log, '-inf', now - 86400)
+end
 local last = redis.call('ZREVRANGE', KEYS[2], 0, 0, 'WITHSCORES')
 if last[2] and now - tonumber(last[2]) < cooldown then
   return {'cooldown', math.ceil(tonumber(last[2]) + cooldown - now)}
@@ -29,6 +40,20 @@ if redis.call('ZCARD', KEYS[2]) >= per_day then
   local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
   return {'daily_limit', math.ceil(tonumber(oldest[2]) + 86400 - now)}
 end
+-- A device that has logged in to this target before skips the target's ceiling
+-- and the proof of work: strangers hammering the target cannot lock its owner out.
+if not trusted then
+  if redis.call('ZCARD', KEYS[7]) >= target_per_day then
+    local oldest = redis.call('ZRANGE', KEYS[7], 0, 0, 'WITHSCORES')
+    return {'target_limit', math.ceil(tonumber(oldest[2]) + 86400 - now)}
+  end
+  local since = '(' .. (now - 3600)
+  if not proven and (
+      redis.call('ZCOUNT', KEYS[7], since, '+inf') >= tonumber(ARGV[17]) or
+      redis.call('ZCOUNT', KEYS[8], since, '+inf') >= tonumber(ARGV[18])) then
+    return {'challenge', 0}
+  end
+end
 if budget > 0 then
   if tonumber(redis.call('GET', KEYS[3]) or '0') >= budget then
     return {'budget_exhausted', 3600}
@@ -37,13 +62,15 @@ if budget > 0 then
   redis.call('EXPIRE', KEYS[3], 172800)
 end
 
-redis.call('ZADD', KEYS[2], now, ARGV[8])
-redis.call('EXPIRE', KEYS[2], 86400)
+for _, log in ipairs(logs) do
+  redis.call('ZADD', log, now, ARGV[8])
+  redis.call('EXPIRE', log, 86400)
+end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'digest', ARGV[2], 'attempts', 0, 'expires_at', now + ttl)
 redis.call('EXPIRE', KEYS[1], ttl + 60)
 redis.call('XADD', KEYS[4], '*', 'task_id', ARGV[9], 'channel', ARGV[10], 'target', ARGV[11],
-           'sealed', ARGV[12], 'purpose', ARGV[13])
+           'sealed', ARGV[12], 'purpose', ARGV[13], 'holder', ARGV[21])
 if ARGV[14] ~= '' then
   redis.call('SET', KEYS[6], ARGV[14], 'EX', ARGV[15])
 end

@@ -89,11 +89,19 @@ def mask(target: str) -> str:
 
 @dataclass(frozen=True)
 class CodeRules:
+    """Cooldown and per_hour/per_day count one requester's sends to one target;
+    target_per_day counts everyone's (a trusted device is exempt). A proof of
+    work is asked once a target had challenge_target sends in the last hour, or
+    a requester challenge_client sends to any targets."""
+
     ttl: int = 300
     max_attempts: int = 5
     cooldown: int = 60
     per_hour: int = 5
     per_day: int = 10
+    target_per_day: int = 30
+    challenge_target: int = 3
+    challenge_client: int = 10
     sms_daily_budget: int = 1000
 
     @classmethod
@@ -104,6 +112,9 @@ class CodeRules:
             cooldown=config["CODE_RESEND_COOLDOWN"],
             per_hour=config["CODE_MAX_PER_HOUR"],
             per_day=config["CODE_MAX_PER_DAY"],
+            target_per_day=config["CODE_TARGET_MAX_PER_DAY"],
+            challenge_target=config["CODE_CHALLENGE_TARGET"],
+            challenge_client=config["CODE_CHALLENGE_CLIENT"],
             sms_daily_budget=config["SMS_DAILY_BUDGET"],
         )
 
@@ -121,8 +132,8 @@ OUTBOX_KICKED = "auth:v1:outbox:kicked"
 OUTBOX_GROUP = "dispatchers"
 
 
-def _keys(purpose: str, target: str) -> tuple[str, str]:
-    return f"auth:v1:code:{purpose}:{target}", f"auth:v1:sends:{target}"
+def _code_key(purpose: str, target: str, holder: str) -> str:
+    return f"auth:v1:code:{purpose}:{target}:{holder}"
 
 
 def _budget_key(channel: Channel, now: float) -> str:
@@ -157,15 +168,26 @@ class CodeStore:
         target: str,
         purpose: str,
         owner: Callable[[str], tuple[str, str, int]] | None = None,
+        *,
+        holder: str = "",
+        requester: str = "",
+        trusted: bool = False,
+        proven: bool = False,
     ) -> IssuedCode:
-        """A new code for ``target``, replacing any earlier one, and its send queued.
+        """A new code for ``target``, replacing the one ``holder`` had, and its send queued.
+
+        ``holder`` is the browser that will type the code: only it can log in
+        with it, so nobody else can replace, guess or burn it. ``requester``
+        (an IP address, or a trusted device) is who the caps count against;
+        ``trusted``: a device that logged in to ``target`` before; ``proven``:
+        the request carried a fresh proof of work.
 
         The send waits in the outbox (with the code sealed) until a dispatcher
         turns it into a send task with ``task_id``. ``owner(task_id)`` gives
         the (key, value, ttl) of the task's owner record, written in the same
-        call. Raises SendRefused while the resend cooldown runs, when the
-        target's hourly or daily cap is reached, or when the day's SMS budget
-        is spent.
+        call. Raises SendRefused while the resend cooldown runs, when a cap is
+        reached, when a proof of work is needed ("challenge"), or when the
+        day's SMS budget is spent.
         """
         code = f"{secrets.randbelow(10**CODE_LENGTH):0{CODE_LENGTH}d}"
         nonce = secrets.token_hex(8)
@@ -176,11 +198,14 @@ class CodeStore:
         budget = rules.sms_daily_budget if channel == "sms" else 0
         verdict, seconds, *kick = self._issue(
             keys=[
-                *_keys(purpose, target),
+                _code_key(purpose, target, holder),
+                f"auth:v1:sends:{target}:{requester}",
                 _budget_key(channel, now),
                 OUTBOX,
                 OUTBOX_KICKED,
                 owner_key or "auth:v1:no-owner",
+                f"auth:v1:sends:{target}",
+                f"auth:v1:requests:{requester}",
             ],
             args=[
                 now,
@@ -198,6 +223,12 @@ class CodeStore:
                 purpose,
                 owner_value,
                 owner_ttl,
+                rules.target_per_day,
+                rules.challenge_target,
+                rules.challenge_client,
+                int(trusted),
+                int(proven),
+                holder,
             ],
         )
         if verdict != "ok":
@@ -246,23 +277,21 @@ class CodeStore:
             entries = []
         return handed_on
 
-    def is_current(self, target: str, purpose: str, code: str) -> bool:
+    def is_current(self, target: str, purpose: str, code: str, holder: str = "") -> bool:
         """Whether ``code`` is still the one that would log ``target`` in:
         not replaced by a newer code, used, burned or expired."""
-        code_key, _ = _keys(purpose, target)
-        stored = self.redis.hget(code_key, "digest")
+        stored = self.redis.hget(_code_key(purpose, target, holder), "digest")
         return stored is not None and hmac.compare_digest(
             stored, self.digest(purpose, target, code)
         )
 
-    def check(self, target: str, purpose: str, code: str) -> bool:
-        """True once for the right, unexpired code; the code is then used up.
-
-        Each wrong try counts; after ``max_attempts`` the code is burned.
+    def check(self, target: str, purpose: str, code: str, holder: str = "") -> bool:
+        """True once for the right, unexpired code ``holder`` was sent; the code
+        is then used up. Each wrong try counts; after ``max_attempts`` the code
+        is burned.
         """
-        code_key, _ = _keys(purpose, target)
         verdict = self._check(
-            keys=[code_key],
+            keys=[_code_key(purpose, target, holder)],
             args=[self.clock(), self.digest(purpose, target, code), self.rules.max_attempts],
         )
         return verdict == "ok"

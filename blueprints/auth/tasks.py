@@ -44,18 +44,20 @@ def _code(sealed_code: str) -> str:
     return code
 
 
-def _stale(target: str, code: str, purpose: str) -> dict | None:
+def _stale(target: str, code: str, purpose: str, holder: str) -> dict | None:
     """The task's result when ``code`` can no longer log anyone in, else None."""
-    if code_store().is_current(target, purpose, code):
+    if code_store().is_current(target, purpose, code, holder):
         return None
     return {"to": mask(target), "skipped": "a newer code replaced it, or it was used or expired"}
 
 
 @shared_task(name="auth.send_code_email", **SEND_OPTIONS)
-def send_code_email(self, target: str, sealed_code: str, purpose: str) -> dict:
+def send_code_email(
+    self, target: str, sealed_code: str, purpose: str, holder: str = ""
+) -> dict:
     """Mail a verification code; retried with backoff on transient SMTP errors."""
     code = _code(sealed_code)
-    if skipped := _stale(target, code, purpose):
+    if skipped := _stale(target, code, purpose, holder):
         return {"channel": "email", **skipped}
     try:
         mail.send_code_mail(target, code, purpose)
@@ -65,10 +67,12 @@ def send_code_email(self, target: str, sealed_code: str, purpose: str) -> dict:
 
 
 @shared_task(name="auth.send_code_sms", **SEND_OPTIONS)
-def send_code_sms(self, target: str, sealed_code: str, purpose: str) -> dict:
+def send_code_sms(
+    self, target: str, sealed_code: str, purpose: str, holder: str = ""
+) -> dict:
     """Text a verification code, failing over between providers, then retrying."""
     code = _code(sealed_code)
-    if skipped := _stale(target, code, purpose):
+    if skipped := _stale(target, code, purpose, holder):
         return {"channel": "sms", **skipped}
     try:
         provider = sms.send_code_sms(target, code)
@@ -97,7 +101,8 @@ def dispatch_code_sends() -> int:
 
     def publish(send: dict) -> None:
         SEND_TASKS[send["channel"]].apply_async(
-            (send["target"], send["sealed"], send["purpose"]), task_id=send["task_id"]
+            (send["target"], send["sealed"], send["purpose"], send.get("holder", "")),
+            task_id=send["task_id"],
         )
 
     handed_on = code_store().drain_outbox(publish, limit=DISPATCH_LIMIT)

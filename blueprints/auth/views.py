@@ -13,7 +13,7 @@ from flask import (
 from flask_login import current_user, login_user, logout_user
 
 from blueprints.api import ApiError, is_site_path, json_body, string_field
-from blueprints.auth import sessions, tasks
+from blueprints.auth import challenge, devices, sessions, tasks
 from blueprints.auth.access import session_identity
 from blueprints.auth.service import (
     CHANNELS,
@@ -26,7 +26,7 @@ from blueprints.auth.service import (
     login_user_for,
     normalize_target,
 )
-from blueprints.jobs import task_owner
+from blueprints.jobs import browser_id, task_owner
 from exts import db, limiter, login_manager
 from models import User
 from tasks import queue_or_log
@@ -37,6 +37,11 @@ REFUSALS = {
     "cooldown": (429, "Please wait before asking for another code."),
     "hourly_limit": (429, "Too many codes for this address in the last hour."),
     "daily_limit": (429, "Too many codes for this address today."),
+    "target_limit": (
+        429,
+        "This address was sent too many codes today. Log in on a device you used"
+        " before, or try again later.",
+    ),
     "budget_exhausted": (503, "Text messages are paused for now; please use e-mail."),
 }
 
@@ -56,13 +61,13 @@ def _target(raw: str, channel) -> str:
         raise ApiError(400, "invalid_target", f"Enter a valid {noun}: {error}") from None
 
 
-def _well_formed(response) -> bool:
-    return response.status_code != 400
+def _could_send(response) -> bool:
+    return response.status_code not in (400, 428)
 
 
 @bp.post("/api/codes")
-# A typo (400) costs nothing: only requests that could send a code count.
-@limiter.limit(lambda: current_app.config["CODE_IP_LIMIT"], deduct_when=_well_formed)
+# A typo (400) or a challenge (428) costs nothing: only requests that could send count.
+@limiter.limit(lambda: current_app.config["CODE_IP_LIMIT"], deduct_when=_could_send)
 def request_code():
     """Send a one-time login code by e-mail or SMS; poll the task for the send.
     ---
@@ -79,6 +84,7 @@ def request_code():
                 channel: {type: string, enum: [email, sms]}
                 target: {type: string, minLength: 1, maxLength: 320}
                 purpose: {type: string, enum: [login]}
+                proof: {type: string, description: "ALTCHA payload answering a 428's challenge"}
       responses:
         202:
           description: The code is on its way
@@ -91,6 +97,25 @@ def request_code():
                   task_id: {type: string}
                   resend_after: {type: integer}
         400: BadRequest
+        428:
+          description: Many codes were asked for lately; solve the challenge, send its proof
+          content:
+            application/json:
+              schema:
+                allOf:
+                  - Error
+                  - type: object
+                    required: [challenge]
+                    properties:
+                      challenge:
+                        type: object
+                        required: [algorithm, challenge, maxnumber, salt, signature]
+                        properties:
+                          algorithm: {type: string}
+                          challenge: {type: string}
+                          maxnumber: {type: integer}
+                          salt: {type: string}
+                          signature: {type: string}
     """
     body = json_body()
     channel = string_field(body, "channel")
@@ -102,9 +127,23 @@ def request_code():
     target = _target(string_field(body, "target"), channel)
 
     # No account lookup here: the answer must not tell whether one exists.
+    device = devices.known_device(target)
     try:
-        issued = code_store().issue(channel, target, purpose, owner=task_owner)
+        issued = code_store().issue(
+            channel,
+            target,
+            purpose,
+            owner=task_owner,
+            holder=browser_id(),
+            requester=f"device:{device}" if device else f"ip:{request.remote_addr}",
+            trusted=device is not None,
+            proven=challenge.is_solved(body.get("proof")),
+        )
     except SendRefused as refused:
+        if refused.reason == "challenge":
+            message = "Many codes were asked for lately: solve the challenge and ask again."
+            error = {"code": "challenge_required", "message": message}
+            return jsonify(error=error, challenge=challenge.new_challenge()), 428
         status, message = REFUSALS[refused.reason]
         raise ApiError(status, refused.reason, message, refused.retry_after) from None
     if issued.kick:
@@ -147,18 +186,23 @@ def login():
     ):
         raise ApiError(400, "invalid_code_format", f"The code is {CODE_LENGTH} digits.")
     target = _target(raw_target, channel_of(raw_target))
-    if not code_store().check(target, "login", code):
+    if not code_store().check(target, "login", code, holder=browser_id()):
         raise ApiError(
             400,
             "invalid_code",
-            "This code is wrong, expired or used. Check it or ask for a new one.",
+            "This code is wrong, expired or used, or was asked for in another browser."
+            " Check it or ask for a new one.",
         )
     user = login_user_for(target)
-    session.clear()  # a fresh session: nothing from before the login carries over
+    browser = browser_id()
+    session.clear()  # a fresh session: nothing from before the login carries over...
+    session["browser"] = browser  # ...but the browser's tasks stay readable
     login_user(user)
     session["sid"] = sessions.start(user.id)
     session.permanent = True
-    return jsonify(user=user.to_json())
+    response = jsonify(user=user.to_json())
+    devices.remember(response, target)
+    return response
 
 
 @bp.post("/api/logout")

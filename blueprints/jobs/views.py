@@ -4,7 +4,6 @@ import secrets
 
 from celery.states import FAILURE, READY_STATES, RETRY, SUCCESS
 from flask import Blueprint, current_app, jsonify, session
-from flask_login import current_user
 
 from blueprints.api import ApiError
 from exts import redis
@@ -12,13 +11,17 @@ from exts import redis
 bp = Blueprint("jobs", __name__)
 
 
+def browser_id() -> str:
+    """This browser's random id, kept in its session cookie, and kept at login.
+    It owns the tasks the browser queued, and holds the login codes it asked for."""
+    if "browser" not in session:
+        session["browser"] = secrets.token_urlsafe(16)
+    return session["browser"]
+
+
 def _owner() -> str:
-    """Who is asking: the user, or an anonymous session's random id."""
-    if current_user.is_authenticated:
-        return f"user:{current_user.id}"
-    if "owner" not in session:
-        session["owner"] = secrets.token_urlsafe(16)
-    return f"anon:{session['owner']}"
+    """Who may read a task: the browser that queued it, before and after login."""
+    return f"browser:{browser_id()}"
 
 
 def _owner_key(task_id: str) -> str:
