@@ -1,4 +1,5 @@
-// A flash sale's page: countdown on the server's clock, buy, then poll the result every 2 s.
+// A flash sale's page: countdown on the server's clock, buy, then poll the result
+// every 2 s. The buyer's purchase comes from the server, so any device shows it.
 const sale = {id: Number(document.getElementById("sale").dataset.saleId)};
 const root = document.getElementById("sale");
 const stock = document.getElementById("stock");
@@ -6,7 +7,6 @@ const countdown = document.getElementById("countdown");
 const buy = document.getElementById("buy");
 const pay = document.getElementById("pay");
 const status = document.getElementById("buy-status");
-const remembered = `seckill:${sale.id}`;
 let offset = 0;          // server clock minus this browser's clock, in ms
 let activity = null;
 let purchasing = false;  // a purchase is under way or done: the buy button stays off
@@ -58,7 +58,6 @@ async function purchase() {
   say(status, "pending", "Sending your order…");
   const result = await api("POST", `/api/seckill/${sale.id}`, {});
   if (result.status === 202 || result.status === 409) {
-    localStorage.setItem(remembered, result.data.seckill_id);
     if (result.status === 409) say(status, "pending", "You already bought this one; checking your order…");
     return follow(result.data.seckill_id);
   }
@@ -71,11 +70,7 @@ async function follow(seckillId) {
   purchasing = true;
   render();
   const result = await api("GET", `/api/seckill/result/${seckillId}`);
-  if (result.status === 404) {
-    localStorage.removeItem(remembered);
-    purchasing = false;
-    return render();
-  }
+  if (result.status === 404) return showPurchase();  // its result expired: ask the order
   if (result.status !== 200) {
     say(status, "pending", "Checking your order…");
     return setTimeout(() => follow(seckillId), 2000);
@@ -85,11 +80,32 @@ async function follow(seckillId) {
     say(status, "pending", body.code === 102 ? "You got one! In the queue for your order…" : "Writing your order…");
     return setTimeout(() => follow(seckillId), 2000);
   }
-  if (body.code === 100) {
-    say(status, "success", `${body.message} Order #${body.order_id}.`);
-    showPay(body.order_id);
+  if (body.code === 100) return showPurchase();
+  say(status, "error", body.message);
+}
+
+// What the server knows of this buyer's purchase: nothing yet, a reservation
+// whose order is being written, or the order (waiting for payment, paid, cancelled).
+async function showPurchase() {
+  const result = await api("GET", `/api/seckill/activities/${sale.id}/purchase`);
+  if (result.status !== 200) {
+    say(status, "pending", "Checking your order…");
+    return setTimeout(showPurchase, 2000);
+  }
+  const purchase = result.data.purchase;
+  purchasing = purchase !== null;
+  render();
+  if (!purchase) return;
+  const order = purchase.order;
+  if (!order) return follow(purchase.seckill_id);
+  pay.hidden = order.status !== "pending_payment";
+  if (order.status === "pending_payment") {
+    say(status, "success", `Your order #${order.id} is placed. Pay to keep it.`);
+    showPay(order.id);
+  } else if (order.status === "paid") {
+    say(status, "success", `Paid. Order #${order.id} is yours.`);
   } else {
-    say(status, "error", body.message);
+    say(status, "error", `Order #${order.id} was cancelled: it was not paid in time.`);
   }
 }
 
@@ -98,20 +114,15 @@ function showPay(orderId) {
   pay.onclick = async () => {
     pay.disabled = true;
     const result = await api("POST", `/api/seckill/orders/${orderId}/pay`, {});
-    if (result.status === 200) {
-      pay.hidden = true;
-      say(status, "success", `Paid. Order #${orderId} is yours.`);
-    } else {
-      pay.disabled = false;
-      say(status, "error", errorMessage(result));
-    }
+    pay.disabled = false;
+    if (result.status !== 200) say(status, "error", errorMessage(result));
+    showPurchase();
   };
 }
 
 if (buy) buy.addEventListener("click", purchase);
 refresh().then(() => {
-  const earlier = localStorage.getItem(remembered);
-  if (earlier && buy) follow(earlier);
+  if (buy) showPurchase();
 });
 setInterval(render, 250);
 setInterval(refresh, 2000);

@@ -210,3 +210,60 @@ def test_one_drain_hands_on_at_most_its_limit(store, app_redis):
     assert store.drain_outbox(published.append, limit=2, batch=2) == 2
     assert store.drain_outbox(published.append, limit=10) == 3
     assert len({send["task_id"] for send in published}) == 5
+
+
+# Someone hammering an address must not lock its owner out.
+
+
+def test_caps_count_each_requester_apart(store, clock):
+    for _ in range(5):
+        store.issue("email", TARGET, "login", requester="ip:attacker")
+        clock.advance(61)
+    with pytest.raises(SendRefused) as refused:
+        store.issue("email", TARGET, "login", requester="ip:attacker")
+    assert refused.value.reason == "hourly_limit"
+    store.issue("email", TARGET, "login", requester="ip:owner")
+
+
+def test_a_code_belongs_to_the_browser_that_asked_for_it(store, clock):
+    owner = store.issue("email", TARGET, "login", holder="owner", requester="ip:owner").code
+    attacker = store.issue("email", TARGET, "login", holder="attacker", requester="ip:a").code
+    wrong = f"{(int(owner) + 1) % 1_000_000:06d}"
+    for _ in range(10):  # more wrong tries than burn a code
+        assert not store.check(TARGET, "login", wrong, holder="attacker")
+    assert not store.check(TARGET, "login", owner, holder="attacker")
+    assert not store.check(TARGET, "login", attacker, holder="owner") or attacker == owner
+    assert store.check(TARGET, "login", owner, holder="owner"), "not replaced, not burned"
+
+
+def test_a_target_has_a_ceiling_over_all_requesters_but_its_known_devices(app_redis, clock):
+    rules = CodeRules(target_per_day=3, challenge_target=1000, challenge_client=1000)
+    store = CodeStore(app_redis, "secret", rules, clock=clock)
+    for n in range(3):
+        store.issue("email", TARGET, "login", requester=f"ip:{n}")
+    with pytest.raises(SendRefused) as refused:
+        store.issue("email", TARGET, "login", requester="ip:new")
+    assert refused.value.reason == "target_limit"
+    assert 86_000 < refused.value.retry_after <= 86_400
+    store.issue("email", TARGET, "login", requester="device:owners-phone", trusted=True)
+
+
+def test_a_hot_target_or_client_asks_for_a_proof_of_work(app_redis, clock):
+    rules = CodeRules(challenge_target=2, challenge_client=3)
+    store = CodeStore(app_redis, "secret", rules, clock=clock)
+    for n in range(2):
+        store.issue("email", TARGET, "login", requester=f"ip:{n}")
+    with pytest.raises(SendRefused) as refused:
+        store.issue("email", TARGET, "login", requester="ip:owner")
+    assert refused.value.reason == "challenge"
+    store.issue("email", TARGET, "login", requester="ip:owner", proven=True)
+    store.issue("email", TARGET, "login", requester="device:known", trusted=True)
+
+    for n in range(3):  # one client, many addresses
+        store.issue("email", f"user{n}@example.com", "login", requester="ip:busy")
+    with pytest.raises(SendRefused) as refused:
+        store.issue("email", "fresh@example.com", "login", requester="ip:busy")
+    assert refused.value.reason == "challenge"
+    clock.advance(3601)  # an hour later both have cooled down
+    store.issue("email", TARGET, "login", requester="ip:owner")
+    store.issue("email", "fresh@example.com", "login", requester="ip:busy")

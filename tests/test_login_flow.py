@@ -132,6 +132,28 @@ def test_task_status_is_only_for_the_session_that_queued_it(client, app, worker,
     assert app.test_client().get(f"/api/tasks/{task_id}").status_code == 404
 
 
+def test_the_browser_that_queued_a_send_still_reads_it_after_logging_in(client, worker, mailbox):
+    task_id = request_code(client, "after@example.com").json["task_id"]
+    code = mailbox.last_code_for("after@example.com")
+    assert client.post("/api/login", json={"target": "after@example.com", "code": code}).json
+    assert client.get(f"/api/tasks/{task_id}").json["state"] == "SUCCESS"
+
+
+def test_a_non_ascii_address_is_refused_clearly_or_sent_in_its_ascii_form(client, worker, mailbox):
+    refused = request_code(client, "ünï@exämple.com")
+    assert refused.status_code == 400
+    assert refused.json["error"]["code"] == "invalid_target"
+    assert "before the @" in refused.json["error"]["message"]
+
+    accepted = request_code(client, "Anna@Exämple.com")
+    assert accepted.status_code == 202
+    states, _ = follow_task(client, accepted.json["task_id"])
+    assert states[-1] == "SUCCESS"
+    code = mailbox.last_code_for("anna@xn--exmple-cua.com")
+    login = client.post("/api/login", json={"target": "anna@exämple.com", "code": code})
+    assert login.json["user"]["email"] == "anna@xn--exmple-cua.com"
+
+
 def test_a_flaky_smtp_server_shows_retry_then_success(client, worker, mailbox):
     mailbox.fail_next(2, "421 4.3.0 Try again later")
     task_id = request_code(client, "flaky@example.com").json["task_id"]

@@ -32,6 +32,12 @@ def result(client, seckill_id: str) -> dict:
     return response.json
 
 
+def purchase(client, activity_id: int) -> dict | None:
+    response = client.get(f"/api/seckill/activities/{activity_id}/purchase")
+    assert response.status_code == 200, response.json
+    return response.json["purchase"]
+
+
 def as_user(app, client, user_id: int):
     client.set_cookie(
         app.config["SESSION_COOKIE_NAME"], session_cookie(app, user_id).split("=", 1)[1]
@@ -175,6 +181,7 @@ def test_an_unpaid_order_times_out_and_its_unit_sells_again(app, client, worker,
     as_user(app, client, slow)
     wait_for(lambda: result(client, seckill_id)["code"] == 101, message="cancelled")
     assert "not paid in time" in result(client, seckill_id)["message"]
+    assert purchase(client, activity_id)["order"]["status"] == "cancelled"
     paid = client.post(f"/api/seckill/orders/{order_id}/pay", json={})
     assert paid.status_code == 409
 
@@ -189,9 +196,14 @@ def test_an_unpaid_order_times_out_and_its_unit_sells_again(app, client, worker,
 def test_paying_an_order(app, client, worker):
     activity_id = open_sale(app, 3)
     buyer, stranger = make_buyers(app, 2)
-    seckill_id = buy(as_user(app, client, buyer), activity_id).json["seckill_id"]
+    assert purchase(as_user(app, client, buyer), activity_id) is None
+    seckill_id = buy(client, activity_id).json["seckill_id"]
+    assert purchase(client, activity_id)["seckill_id"] == seckill_id
     wait_for(lambda: result(client, seckill_id)["code"] == 100, message="written")
     order_id = result(client, seckill_id)["order_id"]
+    # Another device of the buyer's (a new session) sees the order waiting for payment.
+    phone = as_user(app, app.test_client(), buyer)
+    assert purchase(phone, activity_id)["order"]["status"] == "pending_payment"
 
     assert (
         client.post(f"/api/seckill/orders/{order_id}/pay", json={}).json["order"]["status"]
@@ -200,7 +212,9 @@ def test_paying_an_order(app, client, worker):
     assert client.post(f"/api/seckill/orders/{order_id}/pay", json={}).status_code == 200
     with app.app_context():
         assert service.cancel_unpaid([order_id]) == 0, "a paid order is never cancelled"
+    assert purchase(phone, activity_id)["order"]["status"] == "paid"
     as_user(app, client, stranger)
+    assert purchase(client, activity_id) is None
     assert client.post(f"/api/seckill/orders/{order_id}/pay", json={}).status_code == 404
     assert client.get(f"/api/seckill/result/{seckill_id}").status_code == 404
 

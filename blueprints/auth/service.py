@@ -52,8 +52,11 @@ class SendRefused(Exception):
 
 
 def normalize_email(raw: str) -> str:
+    """The address as mail servers take it: a non-ASCII domain in its IDNA form
+    (xn--), and a non-ASCII name refused, since many servers lack SMTPUTF8."""
     try:
-        return validate_email(raw, check_deliverability=False).normalized.lower()
+        address = validate_email(raw, check_deliverability=False, allow_smtputf8=False)
+        return address.ascii_email.lower()
     except EmailNotValidError as error:
         raise InvalidTarget(str(error)) from None
 

@@ -52,9 +52,7 @@ def _stale(target: str, code: str, purpose: str, holder: str) -> dict | None:
 
 
 @shared_task(name="auth.send_code_email", **SEND_OPTIONS)
-def send_code_email(
-    self, target: str, sealed_code: str, purpose: str, holder: str = ""
-) -> dict:
+def send_code_email(self, target: str, sealed_code: str, purpose: str, holder: str = "") -> dict:
     """Mail a verification code; retried with backoff on transient SMTP errors."""
     code = _code(sealed_code)
     if skipped := _stale(target, code, purpose, holder):
@@ -67,9 +65,7 @@ def send_code_email(
 
 
 @shared_task(name="auth.send_code_sms", **SEND_OPTIONS)
-def send_code_sms(
-    self, target: str, sealed_code: str, purpose: str, holder: str = ""
-) -> dict:
+def send_code_sms(self, target: str, sealed_code: str, purpose: str, holder: str = "") -> dict:
     """Text a verification code, failing over between providers, then retrying."""
     code = _code(sealed_code)
     if skipped := _stale(target, code, purpose, holder):

@@ -274,6 +274,21 @@ def result_for(seckill_id: str, user_id: int) -> dict | None:
     return {"code": 100, "message": RESULT_CODES["success"][1], "order_id": order.id}
 
 
+def purchase_of(activity_id: int, user_id: int) -> dict | None:
+    """The user's purchase in a sale, for any of their devices: the order once
+    written, else the reservation the gate holds for them; None if none."""
+    order = db.session.scalar(
+        select(SeckillOrder)
+        .where(SeckillOrder.activity_id == activity_id, SeckillOrder.user_id == user_id)
+        .order_by(SeckillOrder.id.desc())
+        .limit(1)
+    )
+    if order is not None:
+        return {"seckill_id": order.reservation_id, "order": order.to_json()}
+    seckill_id = redis.hget(buyers_key(activity_id), str(user_id))
+    return {"seckill_id": seckill_id, "order": None} if seckill_id else None
+
+
 # Writing orders -------------------------------------------------------------------
 
 

@@ -97,6 +97,39 @@ def activity(activity_id: int):
     return jsonify(activity=_public(sale, stock, now), server_time=now.isoformat())
 
 
+@bp.get("/api/seckill/activities/<id:activity_id>/purchase")
+def my_purchase(activity_id: int):
+    """The logged-in user's purchase in this sale, whichever device made it.
+    ---
+    get:
+      tags: [sales]
+      security: [{session: []}]
+      responses:
+        200:
+          description: The purchase (null if none); order is null until it is written
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [purchase]
+                properties:
+                  purchase:
+                    type: object
+                    nullable: true
+                    required: [seckill_id, order]
+                    properties:
+                      seckill_id: {type: string}
+                      order: {allOf: [Order], nullable: true}
+        401: NotLoggedIn
+        404: NotFound
+    """
+    user_id = session_user_id()
+    if user_id is None:
+        raise ApiError(401, "not_logged_in", "Log in first.")
+    admin.get(activity_id)
+    return jsonify(purchase=service.purchase_of(activity_id, user_id))
+
+
 @bp.post("/api/seckill/<id:activity_id>")
 def buy(activity_id: int):
     """Reserve one unit; poll the result with the answer's seckill_id.
