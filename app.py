@@ -14,7 +14,7 @@ import config as settings
 from blueprints import auth, banners, caching, jobs, main, openapi, seckill
 from blueprints.api import IdConverter, JSONProvider, register_error_handlers
 from blueprints.auth.sms import PROVIDERS
-from exts import cache, csrf, db, limiter, login_manager, mail, migrate, redis, talisman
+from exts import cache, csrf, db, limiter, login_manager, mail, migrate, redis_client, talisman
 from tasks import make_celery
 
 
@@ -42,7 +42,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     cache.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
-    redis.init_app(app)
+    redis_client.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login_page"
     make_celery(app)

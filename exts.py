@@ -77,11 +77,12 @@ class RedisClient:
         )
 
     @property
-    def client(self) -> redis_lib.Redis:
+    def current(self) -> redis_lib.Redis:
+        """The current app's client (what attribute access here goes to)."""
         return current_app.extensions["redis"]
 
     def __getattr__(self, name: str):
-        return getattr(self.client, name)
+        return getattr(self.current, name)
 
 
 db = SQLAlchemy(model_class=Base)
@@ -91,5 +92,5 @@ cache = Cache()
 csrf = CSRFProtect()
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address)
-redis = RedisClient()
+redis_client = RedisClient()
 talisman = Talisman()

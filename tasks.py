@@ -6,29 +6,12 @@ celery -A tasks.celery beat --loglevel=info
 
 from __future__ import annotations
 
-import logging
 from functools import cache
 
 from celery import Celery, Task
 from celery._state import _set_task_join_will_block
 from celery.signals import worker_process_init
 from flask import Flask
-from kombu.exceptions import OperationalError
-from redis import RedisError
-
-log = logging.getLogger(__name__)
-
-
-def queue_or_log(task, args: tuple = (), **options) -> bool:
-    """Queue ``task`` without waiting on an unreachable broker; False (and a
-    warning) if it could not be queued. Only for work that also waits safely
-    elsewhere (an outbox, a stream, a TTL) until a periodic sweep finds it."""
-    try:
-        task.apply_async(args, retry=False, **options)
-        return True
-    except (OperationalError, RedisError) as error:
-        log.warning("could not queue %s: %s", task.name, error)
-        return False
 
 
 def make_celery(app: Flask) -> Celery:

@@ -21,8 +21,8 @@ from sqlalchemy import func, insert, select
 from app import create_app
 from bench.harness import stack, write_result, wrk
 from blueprints.auth import sessions
-from blueprints.seckill import admin, service
-from exts import db, redis
+from blueprints.seckill import admin, keys
+from exts import db, redis_client
 from models import SeckillOrder, User
 from models.types import utcnow
 
@@ -89,7 +89,7 @@ def settled_orders(app, activity_id: int, timeout: float = 120) -> int:
     """Orders of the sale once no reservation waits any more."""
     deadline = time.monotonic() + timeout
     with app.app_context():
-        while redis.xlen(service.STREAM) and time.monotonic() < deadline:
+        while redis_client.xlen(keys.STREAM) and time.monotonic() < deadline:
             time.sleep(0.1)
         query = select(func.count()).where(SeckillOrder.activity_id == activity_id)
         return db.session.scalar(query)
@@ -105,7 +105,7 @@ def gate_run(app, base: str, cookies: Path, seconds: int, connections: int = CON
     run = as_users(base, "POST", f"/api/seckill/{activity_id}", cookies, seconds, connections)
     orders = settled_orders(app, activity_id)
     with app.app_context():
-        left = int(redis.hget(service.sale_key(activity_id), "stock"))
+        left = int(redis_client.hget(keys.sale_key(activity_id), "stock"))
     accepted = run["counts"].get("202", 0)
     run["sale"] = {"accepted": accepted, "orders": orders, "stock_left": left,
                    "oversold": max(0, accepted - STOCK, orders - STOCK, -left)}  # fmt: skip
@@ -116,15 +116,15 @@ def drain_rate(app, base: str, cookies: Path) -> dict:
     """Reservations piled up with no drain, then one drain task: orders per second."""
     activity_id = new_sale(app, DRAIN_RESERVATIONS)
     with app.app_context():
-        redis.set(service.DRAIN_KICKED, "1", ex=600)  # hold the drain back while the pile grows
+        redis_client.set(keys.DRAIN_KICKED, "1", ex=600)  # hold the drain back while the pile grows
     # Long enough for every user to try once: the pile then holds one reservation per unit.
     as_users(base, "POST", f"/api/seckill/{activity_id}", cookies, 30)
     with app.app_context():
-        waiting = redis.xlen(service.STREAM)
+        waiting = redis_client.xlen(keys.STREAM)
     with app.app_context():
         start = time.monotonic()
         app.extensions["celery"].send_task("seckill.drain_orders")
-        while redis.xlen(service.STREAM):
+        while redis_client.xlen(keys.STREAM):
             time.sleep(0.02)
         seconds = time.monotonic() - start
         written = db.session.scalar(

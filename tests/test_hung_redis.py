@@ -17,13 +17,13 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import redis as redis_lib
+import redis
 from sqlalchemy import select
 
 from blueprints.auth.sessions import sessions_key
 from config import ROOT
 from devtools import free_port, redis_server
-from exts import db, redis
+from exts import db, redis_client
 from models import Banner, User
 from tests.helpers import add_banners, wait_for
 from tests.seckill_helpers import open_sale, session_cookie
@@ -73,7 +73,7 @@ def stack(app, tmp_path):
     base = f"http://127.0.0.1:{web_port}"
     try:
         wait_for(lambda: _answers(base), timeout=30, message="gunicorn is up")
-        yield base, redis_process, redis_lib.Redis.from_url(f"{url}/0")
+        yield base, redis_process, redis.Redis.from_url(f"{url}/0")
     finally:
         redis_process.send_signal(signal.SIGCONT)
         web.terminate()
@@ -101,7 +101,7 @@ def test_every_endpoint_answers_fast_while_redis_hangs(app, stack):
         # Their sessions live in the test app's Redis: the product here has its own.
         for user_id in (admin.id, buyer.id):
             key = sessions_key(user_id)
-            own_redis.zadd(key, dict(redis.zrange(key, 0, -1, withscores=True)))
+            own_redis.zadd(key, dict(redis_client.zrange(key, 0, -1, withscores=True)))
 
     code = {"channel": "email", "target": "hung@example.com"}
     requests = [

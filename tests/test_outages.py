@@ -9,7 +9,7 @@ import redis
 from kombu.exceptions import OperationalError
 
 from blueprints.auth import tasks
-from blueprints.seckill import service
+from blueprints.seckill import stock
 from config import ROOT
 from devtools import free_port
 from tests.helpers import follow_task, request_code
@@ -72,7 +72,7 @@ def test_a_sale_edit_saved_while_redis_fails_says_so(app, client, login_as, monk
     def redis_gone(*args, **kwargs):  # Redis dies between the commit and the live update
         raise redis.ConnectionError("Connection refused")
 
-    monkeypatch.setattr(service, "adjust_stock", redis_gone)
+    monkeypatch.setattr(stock, "adjust_stock", redis_gone)
     response = client.patch(f"/api/admin/sales/{sale['id']}", json={"total_stock": 20})
     assert response.status_code == 200
     assert response.json["warning"].startswith("Saved.")

@@ -8,7 +8,7 @@ import pytest
 from celery.schedules import crontab
 from celery.signals import before_task_publish
 
-from blueprints.seckill import service
+from blueprints.seckill import gate, keys, payment, stock
 from tests.helpers import wait_for
 from tests.seckill_helpers import (
     http,
@@ -58,7 +58,7 @@ def test_exactly_the_stock_is_sold_to_distinct_buyers(app, live_server, worker, 
     statuses = sorted(status for status, _ in answers)
     assert statuses.count(202) == stock
     assert statuses.count(410) == buyers - stock
-    assert int(app_redis.hget(service.sale_key(activity_id), "stock")) == 0
+    assert int(app_redis.hget(keys.sale_key(activity_id), "stock")) == 0
 
     wait_for(lambda: order_count(app, activity_id) == stock, message="orders written")
     written = orders(app, activity_id)
@@ -126,7 +126,7 @@ def test_sold_out_is_answered_without_redis_once_seen(app, client, app_redis, mo
     def no_redis(*args, **kwargs):
         raise AssertionError("a known sold-out sale must not ask Redis")
 
-    monkeypatch.setattr(service, "reserve", no_redis)
+    monkeypatch.setattr(gate, "reserve", no_redis)
     assert buy(as_user(app, client, third), activity_id).status_code == 410
 
 
@@ -142,9 +142,9 @@ def test_a_redelivered_reservation_creates_no_second_order(
     # The same reservation once more, as a broker redelivery or a replayed entry would bring it.
     fields = {"activity": activity_id, "user": user_id, "seckill_id": seckill_id,
               "price_cents": 990, "at": 1.0}  # fmt: skip
-    app_redis.xadd(service.STREAM, fields)
+    app_redis.xadd(keys.STREAM, fields)
     celery_app.send_task("seckill.drain_orders")
-    wait_for(lambda: app_redis.xlen(service.STREAM) == 0, message="drained")
+    wait_for(lambda: app_redis.xlen(keys.STREAM) == 0, message="drained")
     assert order_count(app, activity_id) == 1
     assert result(client, seckill_id) == {"code": 100, "message": "Your order is placed.",
                                           "order_id": order_id}  # fmt: skip
@@ -157,7 +157,7 @@ def test_reconciliation_writes_a_reservation_nobody_asked_to_drain(
     (user_id,) = make_buyers(app, 1)
     # As if the web process died right after the gate: the reservation is in
     # Redis, but no drain task was ever queued.
-    app_redis.set(service.DRAIN_KICKED, "1", ex=60)
+    app_redis.set(keys.DRAIN_KICKED, "1", ex=60)
     seckill_id = buy(as_user(app, client, user_id), activity_id).json["seckill_id"]
     assert result(client, seckill_id)["code"] == 102
     assert order_count(app, activity_id) == 0
@@ -189,8 +189,8 @@ def test_an_unpaid_order_times_out_and_its_unit_sells_again(app, client, worker,
     wait_for(lambda: buy(as_user(app, client, other), activity_id).status_code == 202,
              message="the unit is back")  # fmt: skip
     with app.app_context():
-        assert service.cancel_unpaid([order_id]) == 0, "a second cancel changes nothing"
-        assert service.live_stock([activity_id])[activity_id] == 0
+        assert payment.cancel_unpaid([order_id]) == 0, "a second cancel changes nothing"
+        assert stock.live_stock([activity_id])[activity_id] == 0
 
 
 def test_paying_an_order(app, client, worker):
@@ -211,7 +211,7 @@ def test_paying_an_order(app, client, worker):
     )
     assert client.post(f"/api/seckill/orders/{order_id}/pay", json={}).status_code == 200
     with app.app_context():
-        assert service.cancel_unpaid([order_id]) == 0, "a paid order is never cancelled"
+        assert payment.cancel_unpaid([order_id]) == 0, "a paid order is never cancelled"
     assert purchase(phone, activity_id)["order"]["status"] == "paid"
     as_user(app, client, stranger)
     assert purchase(client, activity_id) is None
@@ -227,10 +227,10 @@ def test_preloading_is_idempotent_and_keeps_stock_on_sale(
     (user_id,) = make_buyers(app, 1)
     assert buy(as_user(app, client, user_id), activity_id).status_code == 202
     with app.app_context():
-        assert activity_id in service.preload_today()
-        assert later not in service.preload_today()
-    assert int(app_redis.hget(service.sale_key(activity_id), "stock")) == 2
-    assert not app_redis.exists(service.sale_key(later))
+        assert activity_id in stock.preload_today()
+        assert later not in stock.preload_today()
+    assert int(app_redis.hget(keys.sale_key(activity_id), "stock")) == 2
+    assert not app_redis.exists(keys.sale_key(later))
 
     entry = celery_app.conf.beat_schedule["preload-todays-sales"]
     assert isinstance(entry["schedule"], crontab)
@@ -239,10 +239,10 @@ def test_preloading_is_idempotent_and_keeps_stock_on_sale(
 
     runner = app.test_cli_runner()
     wait_for(lambda: order_count(app, activity_id) == 1, message="written")
-    app_redis.delete(service.sale_key(activity_id))  # as if Redis lost the sale
+    app_redis.delete(keys.sale_key(activity_id))  # as if Redis lost the sale
     outcome = runner.invoke(args=["seckill", "preload"])
     assert outcome.exit_code == 0, outcome.output
-    assert int(app_redis.hget(service.sale_key(activity_id), "stock")) == 2, "counted from orders"
+    assert int(app_redis.hget(keys.sale_key(activity_id), "stock")) == 2, "counted from orders"
 
 
 def test_sales_for_administrators(app, client, login_as):
@@ -306,9 +306,9 @@ def test_reconciliation_reports_stock_that_disagrees_with_the_orders(
     app, client, celery_app, worker, app_redis, login_as
 ):
     activity_id = open_sale(app, 5)
-    app_redis.hincrby(service.sale_key(activity_id), "stock", 2)  # units out of nowhere
+    app_redis.hincrby(keys.sale_key(activity_id), "stock", 2)  # units out of nowhere
     celery_app.send_task("seckill.reconcile")
-    wait_for(lambda: app_redis.get(service.drift_key(activity_id)) == "2", message="reported")
+    wait_for(lambda: app_redis.get(keys.drift_key(activity_id)) == "2", message="reported")
     login_as("admin@example.com")
     (sale,) = client.get("/api/admin/sales").json["sales"]
     assert sale["stock_drift"] == 2
@@ -316,15 +316,15 @@ def test_reconciliation_reports_stock_that_disagrees_with_the_orders(
 
 def test_a_full_queue_refuses_before_taking_a_unit(app, client, app_redis, monkeypatch):
     monkeypatch.setitem(app.config, "SECKILL_MAX_PENDING", 1)
-    app_redis.set(service.DRAIN_KICKED, "1", ex=60)  # no worker drains: the queue stays full
+    app_redis.set(keys.DRAIN_KICKED, "1", ex=60)  # no worker drains: the queue stays full
     activity_id = open_sale(app, 5)
     first, second = make_buyers(app, 2)
     assert buy(as_user(app, client, first), activity_id).status_code == 202
     refused = buy(as_user(app, client, second), activity_id)
     assert refused.status_code == 503 and refused.json["error"]["code"] == "busy"
     assert refused.headers["Retry-After"] == "1"
-    assert int(app_redis.hget(service.sale_key(activity_id), "stock")) == 4
-    assert app_redis.xlen(service.STREAM) == 1, "the waiting reservation is kept"
+    assert int(app_redis.hget(keys.sale_key(activity_id), "stock")) == 4
+    assert app_redis.xlen(keys.STREAM) == 1, "the waiting reservation is kept"
 
 
 def test_a_payment_timeout_longer_than_the_visibility_timeout_waits_in_short_hops(

@@ -6,7 +6,7 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from blueprints.seckill import service
+from blueprints.seckill import gate, keys
 from exts import db
 from models import SeckillOrder
 from tests.helpers import wait_for
@@ -31,10 +31,10 @@ def start_worker(app, name: str):
 def test_kill_9_in_the_middle_of_draining(app, celery_app, app_redis):
     activity_id = open_sale(app, RESERVATIONS)
     buyers = make_buyers(app, RESERVATIONS, prefix="crash")
-    app_redis.set(service.DRAIN_KICKED, "1", ex=600)  # no drain until this test sends one
+    app_redis.set(keys.DRAIN_KICKED, "1", ex=600)  # no drain until this test sends one
     with app.app_context():
-        accepted = {service.reserve(activity_id, user_id).seckill_id for user_id in buyers}
-    assert len(accepted) == RESERVATIONS and app_redis.xlen(service.STREAM) == RESERVATIONS
+        accepted = {gate.reserve(activity_id, user_id).seckill_id for user_id in buyers}
+    assert len(accepted) == RESERVATIONS and app_redis.xlen(keys.STREAM) == RESERVATIONS
 
     first = start_worker(app, "doomed")
     second = None
@@ -49,7 +49,7 @@ def test_kill_9_in_the_middle_of_draining(app, celery_app, app_redis):
         time.sleep(1.5)  # the dead worker's claimed entries become stale
         second = start_worker(app, "survivor")
         celery_app.send_task("seckill.drain_orders", queue=QUEUE)
-        wait_for(lambda: app_redis.xlen(service.STREAM) == 0, timeout=120, message="drained")
+        wait_for(lambda: app_redis.xlen(keys.STREAM) == 0, timeout=120, message="drained")
     finally:
         stop(first, second)
 
@@ -61,6 +61,6 @@ def test_kill_9_in_the_middle_of_draining(app, celery_app, app_redis):
         ).all()
     assert {reservation for reservation, _ in rows} == accepted
     assert {count for _, count in rows} == {1}
-    states = {app_redis.hget(service.result_key(seckill_id), "state") for seckill_id in accepted}
+    states = {app_redis.hget(keys.result_key(seckill_id), "state") for seckill_id in accepted}
     assert states == {"success"}
     print(f"{written_before} orders were written before the kill, {RESERVATIONS} after the restart")

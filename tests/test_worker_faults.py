@@ -19,7 +19,7 @@ from celery import Celery
 
 from blueprints.auth.service import OUTBOX, code_store, seal
 from devtools import free_port, redis_server
-from exts import redis
+from exts import redis_client
 from tests.helpers import wait_for
 from tests.tcp_proxy import TcpProxy
 from tests.workers import start_worker_process, stop, worker_env
@@ -81,7 +81,7 @@ def issue_code(app, address: str) -> tuple[str, str]:
     """A code issued as a code request issues it: (the code, its send task's arguments)."""
     with app.app_context():
         issued = code_store().issue("email", address, "login")
-        redis.delete(OUTBOX)  # this test publishes the send itself, to its own broker
+        redis_client.delete(OUTBOX)  # this test publishes the send itself, to its own broker
     return issued.code, [address, seal(app.config["SECRET_KEY"], issued.code), "login"]
 
 

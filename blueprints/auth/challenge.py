@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 import altcha
 from flask import current_app
 
-from exts import redis
+from exts import redis_client
 
 LIFETIME = 300  # seconds to solve a challenge and use the answer
 
@@ -66,4 +66,4 @@ def is_solved(proof: object) -> bool:
     solved, _ = altcha.verify_solution_v1(payload, _key(), check_expires=True)
     # Once only: SET NX fails for an answer a request already used.
     used = f"auth:v1:challenge-used:{payload['signature']}"
-    return solved and bool(redis.set(used, 1, nx=True, ex=LIFETIME))
+    return solved and bool(redis_client.set(used, 1, nx=True, ex=LIFETIME))

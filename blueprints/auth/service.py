@@ -9,33 +9,31 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import secrets
-import socket
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Literal
 
 import phonenumbers
-import redis as redis_lib
+import redis
 from cryptography.fernet import Fernet, InvalidToken
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from exts import db, redis
+from blueprints.lua import script
+from blueprints.streams import StreamConsumer
+from exts import db, redis_client
 from models import User
 
 Channel = Literal["email", "sms"]
 CHANNELS: tuple[Channel, ...] = ("email", "sms")
 PURPOSES = ("login",)
 CODE_LENGTH = 6
-HERE = Path(__file__).parent
 
 
 class InvalidTarget(ValueError):
@@ -149,7 +147,7 @@ class CodeStore:
 
     def __init__(
         self,
-        client: redis_lib.Redis,
+        client: redis.Redis,
         secret_key: str,
         rules: CodeRules,
         clock: Callable[[], float] = time.time,
@@ -158,8 +156,8 @@ class CodeStore:
         self.secret = secret_key.encode()
         self.rules = rules
         self.clock = clock
-        self._issue = client.register_script((HERE / "issue_code.lua").read_text())
-        self._check = client.register_script((HERE / "check_code.lua").read_text())
+        self._issue = script(client, __package__, "issue_code")
+        self._check = script(client, __package__, "check_code")
 
     def digest(self, purpose: str, target: str, code: str) -> str:
         message = f"{purpose}:{target}:{code}".encode()
@@ -247,38 +245,15 @@ class CodeStore:
     ) -> int:
         """Hand queued sends to ``publish``, at most about ``limit``; how many.
 
-        Safe to run in several workers at once: a consumer group gives each
-        entry to one of them. An entry is deleted only after ``publish``
-        returned, so one whose dispatcher died is claimed again once idle for
+        Safe to run in several workers at once (see blueprints/streams.py): a
+        send whose dispatcher died is claimed again once idle for
         ``stale_after_ms``; it may then be published twice, which mails the
         same code twice under the same task id: harmless.
         """
-        self.redis.delete(OUTBOX_KICKED)  # from now on a new send asks again
-        try:
-            self.redis.xgroup_create(OUTBOX, OUTBOX_GROUP, id="0", mkstream=True)
-        except redis_lib.ResponseError as error:
-            if "BUSYGROUP" not in str(error):
-                raise
-        consumer = f"{socket.gethostname()}:{os.getpid()}"
-        claimed = self.redis.xautoclaim(
-            OUTBOX, OUTBOX_GROUP, consumer, min_idle_time=stale_after_ms, count=batch
+        outbox = StreamConsumer(self.redis, OUTBOX, OUTBOX_GROUP, OUTBOX_KICKED)
+        return outbox.drain(
+            lambda entries: [publish(fields) for _, fields in entries], limit, batch, stale_after_ms
         )
-        entries = claimed[1]
-        handed_on = 0
-        while handed_on < limit:
-            if not entries:
-                reply = self.redis.xreadgroup(OUTBOX_GROUP, consumer, {OUTBOX: ">"}, count=batch)
-                entries = reply[0][1] if reply else []
-                if not entries:
-                    return handed_on
-            for _, fields in entries:
-                if fields:  # None for an entry deleted while it was pending
-                    publish(fields)
-                    handed_on += 1
-            ids = [entry_id for entry_id, _ in entries]
-            self.redis.pipeline().xack(OUTBOX, OUTBOX_GROUP, *ids).xdel(OUTBOX, *ids).execute()
-            entries = []
-        return handed_on
 
     def is_current(self, target: str, purpose: str, code: str, holder: str = "") -> bool:
         """Whether ``code`` is still the one that would log ``target`` in:
@@ -306,7 +281,7 @@ def code_store() -> CodeStore:
     if "code_store" not in extensions:
         config = current_app.config
         extensions["code_store"] = CodeStore(
-            redis.client, config["SECRET_KEY"], CodeRules.from_config(config)
+            redis_client.current, config["SECRET_KEY"], CodeRules.from_config(config)
         )
     return extensions["code_store"]
 

@@ -17,7 +17,7 @@ import time
 from flask import current_app
 from redis import RedisError
 
-from exts import redis
+from exts import redis_client
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def start(user_id: int) -> str:
     lifetime = int(current_app.permanent_session_lifetime.total_seconds())
     now = time.time()
     key = sessions_key(user_id)
-    with redis.pipeline() as pipe:
+    with redis_client.pipeline() as pipe:
         pipe.zadd(key, {session_id: now})
         pipe.zremrangebyscore(key, "-inf", now - lifetime)  # cookies that have expired anyway
         pipe.expire(key, lifetime)
@@ -47,15 +47,15 @@ def is_live(user_id: int, session_id: str | None) -> bool:
     if not session_id:
         return False
     try:
-        return redis.zscore(sessions_key(user_id), session_id) is not None
+        return redis_client.zscore(sessions_key(user_id), session_id) is not None
     except RedisError as error:
         log.warning("session check skipped, Redis is unavailable: %s", error)
         return True
 
 
 def end(user_id: int, session_id: str) -> None:
-    redis.zrem(sessions_key(user_id), session_id)
+    redis_client.zrem(sessions_key(user_id), session_id)
 
 
 def end_all(user_id: int) -> None:
-    redis.delete(sessions_key(user_id))
+    redis_client.delete(sessions_key(user_id))

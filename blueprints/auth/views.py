@@ -27,9 +27,9 @@ from blueprints.auth.service import (
     normalize_target,
 )
 from blueprints.jobs import browser_id, task_owner
+from blueprints.queueing import queue_or_log
 from exts import db, limiter, login_manager
 from models import User
-from tasks import queue_or_log
 
 bp = Blueprint("auth", __name__)
 

@@ -3,8 +3,8 @@
 import click
 from flask import Blueprint
 
-from blueprints.caching import tasks  # noqa: F401  (registers the tasks)
-from blueprints.caching.interface import CACHES, InterfaceCache, invalidate_after_commit
+from blueprints.caching.interface import CACHES, InterfaceCache
+from blueprints.caching.tasks import invalidate_after_commit
 
 __all__ = ["CACHES", "InterfaceCache", "bp", "invalidate_after_commit"]
 

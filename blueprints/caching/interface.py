@@ -25,25 +25,21 @@ import json
 import logging
 import random
 import secrets
-import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import current_app
 from redis import RedisError
 from sqlalchemy.orm import Session
 
 from blueprints.caching.local import CHANNEL, drop_local, local_copies
-from exts import db, redis
-from tasks import queue_or_log
+from blueprints.lua import script
+from exts import db, redis_client
 
 log = logging.getLogger(__name__)
 
 PREFIX = "icache:v1"
-SET_IF_CURRENT = (Path(__file__).parent / "set_if_current.lua").read_text()
 
 Loader = Callable[[Session], Any]
 CACHES: dict[str, InterfaceCache] = {}
@@ -76,7 +72,7 @@ class InterfaceCache:
         config = current_app.config
         if not config["CACHE_ENABLED"]:
             return self.load(), "bypass"
-        client = redis.client
+        client = redis_client.current
         local = local_copies(client)
         body = local.get(self.name)
         if body is not None:
@@ -114,27 +110,27 @@ class InterfaceCache:
 
     def refresh(self) -> bool:
         """Rebuild the entry now, for beat and ``flask cache warm``; False if a write won."""
-        generation = redis.get(self.generation_key)
+        generation = redis_client.get(self.generation_key)
         if self._store(self.load(), generation, token="") != 1:
             return False
-        redis.publish(CHANNEL, self.name)  # processes drop their copies of the old answer
-        drop_local(redis.client, self.name)
+        redis_client.publish(CHANNEL, self.name)  # processes drop their copies of the old answer
+        drop_local(redis_client.current, self.name)
         return True
 
     def invalidate(self) -> None:
         """Turn away rebuilds already under way, and drop the entry. Raises RedisError."""
         try:
-            with redis.pipeline(transaction=True) as pipe:
+            with redis_client.pipeline(transaction=True) as pipe:
                 pipe.set(self.generation_key, secrets.token_hex(8))
                 pipe.delete(self.key, self.lock_key)
                 pipe.publish(CHANNEL, self.name)
                 pipe.execute()
         finally:
-            drop_local(redis.client, self.name)
+            drop_local(redis_client.current, self.name)
 
     def cached_body(self) -> str | None:
         """What the cache holds now (for tests and ``flask cache``), without its expiry."""
-        entry = redis.get(self.key)
+        entry = redis_client.get(self.key)
         return None if entry is None else entry.partition("|")[2]
 
     def _rebuild(self, generation: str | None, token: str) -> str:
@@ -149,65 +145,17 @@ class InterfaceCache:
         # Kept past its freshness, so the old copy can be served while one request rebuilds.
         keep = int(ttl * 2) + 1
         if not self.guard:
-            redis.set(self.key, entry, ex=keep)
+            redis_client.set(self.key, entry, ex=keep)
             return 1
-        script = redis.register_script(SET_IF_CURRENT)
+        set_if_current = script(redis_client.current, __package__, "set_if_current")
         keys = [self.key, self.generation_key, self.lock_key]
-        return script(keys=keys, args=[entry, generation or "", keep, token])
+        return set_if_current(keys=keys, args=[entry, generation or "", keep, token])
 
     def _wait_for_rebuild(self, seconds: float) -> str | None:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             time.sleep(0.01)
-            entry = redis.get(self.key)
+            entry = redis_client.get(self.key)
             if entry is not None:
                 return entry.partition("|")[2]
         return None
-
-
-def invalidate_after_commit(cache: InterfaceCache) -> None:
-    """Call after a write committed: drop the entry now and again a little later.
-
-    The second delete covers readers that loaded from a lagging replica. If
-    Redis is down now, a task retries the first delete until it answers; if
-    the broker is down too, the entry still expires within its TTL and beat's
-    refresh rebuilds it.
-    """
-    from blueprints.caching import tasks
-
-    try:
-        cache.invalidate()
-    except RedisError as error:
-        log.warning("cache %s: invalidation failed, a task will retry it: %s", cache.name, error)
-        if _broker_is_this_redis() or not queue_or_log(
-            tasks.invalidate, (cache.name,), countdown=1
-        ):
-            # The broker is out too: retry here, so the stale entry goes as soon
-            # as Redis is back rather than when its TTL runs out.
-            app = current_app._get_current_object()
-            threading.Thread(target=_invalidate_when_back, args=(app, cache), daemon=True).start()
-            return
-    delay = current_app.config["CACHE_SECOND_DELETE_DELAY"]
-    queue_or_log(tasks.invalidate, (cache.name,), countdown=delay)
-
-
-def _broker_is_this_redis() -> bool:
-    """Whether the broker is the Redis that just failed: asking it would only wait again."""
-    config = current_app.config
-    broker = urlsplit(config["CELERY"]["broker_url"])
-    return (
-        broker.scheme.startswith("redis") and broker.netloc == urlsplit(config["REDIS_URL"]).netloc
-    )
-
-
-def _invalidate_when_back(app, cache: InterfaceCache) -> None:
-    deadline = time.monotonic() + app.config["CACHE_TTL"]  # by then the entry has expired
-    delay = 0.5
-    with app.app_context():
-        while time.monotonic() < deadline:
-            time.sleep(delay)
-            try:
-                cache.invalidate()
-                return
-            except RedisError:
-                delay = min(delay * 2, 5)

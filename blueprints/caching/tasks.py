@@ -1,26 +1,34 @@
-"""The cache's tasks: delayed and retried invalidations, and beat's refresh."""
+"""The cache's tasks: delayed and retried invalidations, and beat's refresh;
+and ``invalidate_after_commit``, which writers call to queue them."""
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from urllib.parse import urlsplit
 
 from celery import shared_task
+from flask import current_app
 from redis import RedisError
 
-from blueprints.caching.interface import CACHES
+from blueprints.caching.interface import CACHES, InterfaceCache
+from blueprints.queueing import queue_or_log
 
 log = logging.getLogger(__name__)
 
 
-@shared_task(name="cache.invalidate", bind=True, max_retries=None)
-def invalidate(self, name: str) -> None:
-    """Drop cache ``name``; retried until Redis answers. Idempotent: a second
-    invalidation only costs one more rebuild."""
-    try:
-        CACHES[name].invalidate()
-    except RedisError as error:
-        # Backoff capped at a minute: an invalidation must not be given up.
-        raise self.retry(exc=error, countdown=min(2**self.request.retries, 60)) from None
+@shared_task(
+    name="cache.invalidate",
+    autoretry_for=(RedisError,),
+    max_retries=None,  # an invalidation must not be given up
+    retry_backoff=True,
+    retry_backoff_max=60,
+)
+def invalidate(name: str) -> None:
+    """Drop cache ``name``; retried with backoff until Redis answers.
+    Idempotent: a second invalidation only costs one more rebuild."""
+    CACHES[name].invalidate()
 
 
 @shared_task(name="cache.refresh")
@@ -32,3 +40,47 @@ def refresh(names: list[str] | None = None) -> dict[str, bool]:
         if not done[name]:
             log.info("cache %s: a write came first, the next read rebuilds it", name)
     return done
+
+
+def invalidate_after_commit(cache: InterfaceCache) -> None:
+    """Call after a write committed: drop the entry now and again a little later.
+
+    The second delete covers readers that loaded from a lagging replica. If
+    Redis is down now, a task retries the first delete until it answers; if
+    the broker is down too, the entry still expires within its TTL and beat's
+    refresh rebuilds it.
+    """
+    try:
+        cache.invalidate()
+    except RedisError as error:
+        log.warning("cache %s: invalidation failed, a task will retry it: %s", cache.name, error)
+        if _broker_is_this_redis() or not queue_or_log(invalidate, (cache.name,), countdown=1):
+            # The broker is out too: retry here, so the stale entry goes as soon
+            # as Redis is back rather than when its TTL runs out.
+            app = current_app._get_current_object()
+            threading.Thread(target=_invalidate_when_back, args=(app, cache), daemon=True).start()
+            return
+    delay = current_app.config["CACHE_SECOND_DELETE_DELAY"]
+    queue_or_log(invalidate, (cache.name,), countdown=delay)
+
+
+def _broker_is_this_redis() -> bool:
+    """Whether the broker is the Redis that just failed: asking it would only wait again."""
+    config = current_app.config
+    broker = urlsplit(config["CELERY"]["broker_url"])
+    return (
+        broker.scheme.startswith("redis") and broker.netloc == urlsplit(config["REDIS_URL"]).netloc
+    )
+
+
+def _invalidate_when_back(app, cache: InterfaceCache) -> None:
+    deadline = time.monotonic() + app.config["CACHE_TTL"]  # by then the entry has expired
+    delay = 0.5
+    with app.app_context():
+        while time.monotonic() < deadline:
+            time.sleep(delay)
+            try:
+                cache.invalidate()
+                return
+            except RedisError:
+                delay = min(delay * 2, 5)

@@ -6,7 +6,7 @@ from celery.states import FAILURE, READY_STATES, RETRY, SUCCESS
 from flask import Blueprint, current_app, jsonify, session
 
 from blueprints.api import ApiError
-from exts import redis
+from exts import redis_client
 
 bp = Blueprint("jobs", __name__)
 
@@ -48,7 +48,7 @@ def task_status(task_id: str):
           content: {application/json: {schema: Task}}
         404: NotFound
     """
-    if len(task_id) > 64 or redis.get(_owner_key(task_id)) != _owner():
+    if len(task_id) > 64 or redis_client.get(_owner_key(task_id)) != _owner():
         raise ApiError(404, "not_found", "No such task.")
     # One read of the backend: separate reads of state and result could see
     # two different moments (STARTED, then FAILURE) and contradict each other.

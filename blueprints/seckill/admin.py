@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from blueprints.api import ApiError, string_field
-from blueprints.seckill import service
+from blueprints.seckill import stock
 from exts import db
 from models import SeckillActivity, SeckillOrder
 from models.types import utcnow
@@ -117,9 +117,9 @@ def _go_live(sale: SeckillActivity, added: int = 0) -> str | None:
     A warning instead of an error when Redis fails: the write is committed,
     and an error would invite a retry that creates the sale twice."""
     try:
-        service.adjust_stock(sale, added)
-        if service.runs_today(sale):
-            service.preload(sale)
+        stock.adjust_stock(sale, added)
+        if stock.runs_today(sale):
+            stock.preload(sale)
     except redis_lib.RedisError as error:
         log.warning("sale %s saved but not live: %s", sale.id, error)
         return NOT_LIVE
@@ -136,7 +136,7 @@ def get(activity_id: int) -> SeckillActivity:
 def overview(sales: list[SeckillActivity]) -> list[dict[str, Any]]:
     """Each sale with its live stock, orders by status, and any reported drift."""
     ids = [sale.id for sale in sales]
-    stock, drift = service.live_figures(ids)
+    left, drift = stock.live_figures(ids)
     counts: dict[int, dict[str, int]] = {i: {} for i in ids}
     query = (
         select(SeckillOrder.activity_id, SeckillOrder.status, func.count())
@@ -148,7 +148,7 @@ def overview(sales: list[SeckillActivity]) -> list[dict[str, Any]]:
     return [
         {
             **sale.to_json(),
-            "stock_left": stock[sale.id],
+            "stock_left": left[sale.id],
             "orders": counts[sale.id],
             "sold": counts[sale.id].get("pending_payment", 0) + counts[sale.id].get("paid", 0),
             "stock_drift": drift.get(sale.id),

@@ -8,8 +8,10 @@ import time
 from celery import shared_task
 from flask import current_app
 
-from blueprints.seckill import service
-from exts import redis
+from blueprints.queueing import queue_or_log
+from blueprints.seckill import drift, orders, payment, stock
+from blueprints.seckill.keys import DRAIN_KICKED, drift_key
+from exts import redis_client
 
 log = logging.getLogger(__name__)
 
@@ -24,13 +26,26 @@ def drain_orders() -> int:
     return handled
 
 
+def ask_for_drain() -> None:
+    """Queue a drain for the reservation the gate just took (when it says so)."""
+    if not queue_or_log(drain_orders):  # the reservation waits for the reconciliation
+        redis_client.delete(DRAIN_KICKED)  # so the next reservation asks again
+
+
 def _drain() -> int:
     config = current_app.config
-    return service.drain(
+    return orders.drain(
         limit=config["SECKILL_DRAIN_LIMIT"],
         batch=config["SECKILL_DRAIN_BATCH"],
         stale_after_ms=config["SECKILL_CLAIM_AFTER_MS"],
+        on_written=_cancel_when_due,
     )
+
+
+def _cancel_when_due(order_ids: list[int]) -> None:
+    # One delayed task per batch cancels the orders still unpaid by then.
+    if order_ids:
+        schedule_cancel(order_ids, time.time() + current_app.config["SECKILL_PAY_TIMEOUT"])
 
 
 @shared_task(name="seckill.cancel_unpaid", acks_late=True, reject_on_worker_lost=True)
@@ -40,7 +55,7 @@ def cancel_unpaid(order_ids: list[int], due_at: float | None = None) -> int:
     if due_at is not None and time.time() < due_at:
         schedule_cancel(order_ids, due_at)  # woken early: sleep on
         return 0
-    return service.cancel_unpaid(order_ids)
+    return payment.cancel_unpaid(order_ids)
 
 
 def schedule_cancel(order_ids: list[int], due_at: float) -> None:
@@ -55,7 +70,7 @@ def schedule_cancel(order_ids: list[int], due_at: float) -> None:
 @shared_task(name="seckill.preload_today")
 def preload_today() -> list[int]:
     """Load today's sales into Redis. Idempotent: stock already on sale is kept."""
-    return service.preload_today()
+    return stock.preload_today()
 
 
 @shared_task(name="seckill.reconcile")
@@ -63,14 +78,14 @@ def reconcile() -> dict:
     """The safety net, every minute: load today's sales, write reservations no
     drain picked up (a lost kick, a killed worker), cancel unpaid orders whose
     delayed task was lost, and report stock that disagrees with the orders."""
-    loaded = service.preload_today()
+    loaded = stock.preload_today()
     written = _drain()
-    cancelled = service.cancel_unpaid(service.overdue_unpaid())
+    cancelled = payment.cancel_unpaid(payment.overdue_unpaid())
     # Counted twice, a second apart: a batch in flight shifts the sum for a moment.
-    first = service.stock_drift(loaded)
+    first = drift.stock_drift(loaded)
     time.sleep(1)
-    drift = {i: d for i, d in service.stock_drift(loaded).items() if d and d == first.get(i)}
-    for activity_id, units in drift.items():
+    off = {i: d for i, d in drift.stock_drift(loaded).items() if d and d == first.get(i)}
+    for activity_id, units in off.items():
         log.error("sale %s: Redis stock is off by %+d units from the orders", activity_id, units)
-        redis.set(service.drift_key(activity_id), units, ex=3600)
-    return {"loaded": loaded, "written": written, "cancelled": cancelled, "drift": drift}
+        redis_client.set(drift_key(activity_id), units, ex=3600)
+    return {"loaded": loaded, "written": written, "cancelled": cancelled, "drift": off}

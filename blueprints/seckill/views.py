@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from blueprints.api import ApiError, json_body
 from blueprints.auth.access import admin_api, admin_page, session_identity, session_user_id
-from blueprints.seckill import admin, service
+from blueprints.seckill import admin, gate, orders, payment, stock, tasks
 from exts import db
 from models import SeckillActivity, SeckillOrder
 from models.types import utcnow
@@ -19,7 +19,7 @@ bp = Blueprint("seckill", __name__, cli_group="seckill")
 @bp.cli.command("preload")
 def preload_command() -> None:
     """Load today's sales into Redis now (what beat does at midnight)."""
-    loaded = service.preload_today()
+    loaded = stock.preload_today()
     click.echo(f"Loaded {len(loaded)} sale(s) running today: {loaded}")
 
 
@@ -57,7 +57,7 @@ def activities():
                   server_time: {type: string, format: date-time}
     """
     now = utcnow()
-    start, _ = service.local_day(now)
+    start, _ = stock.local_day(now)
     query = (
         select(SeckillActivity)
         .where(SeckillActivity.ends_at > start)
@@ -65,9 +65,9 @@ def activities():
         .limit(50)
     )
     sales = list(db.session.scalars(query))
-    stock = service.live_stock(sale.id for sale in sales)
+    left = stock.live_stock(sale.id for sale in sales)
     return jsonify(
-        activities=[_public(sale, stock[sale.id], now) for sale in sales],
+        activities=[_public(sale, left[sale.id], now) for sale in sales],
         server_time=now.isoformat(),
     )
 
@@ -93,8 +93,8 @@ def activity(activity_id: int):
     """
     now = utcnow()
     sale = admin.get(activity_id)
-    stock = service.live_stock([sale.id])[sale.id]
-    return jsonify(activity=_public(sale, stock, now), server_time=now.isoformat())
+    left = stock.live_stock([sale.id])[sale.id]
+    return jsonify(activity=_public(sale, left, now), server_time=now.isoformat())
 
 
 @bp.get("/api/seckill/activities/<id:activity_id>/purchase")
@@ -127,7 +127,7 @@ def my_purchase(activity_id: int):
     if user_id is None:
         raise ApiError(401, "not_logged_in", "Log in first.")
     admin.get(activity_id)
-    return jsonify(purchase=service.purchase_of(activity_id, user_id))
+    return jsonify(purchase=orders.purchase_of(activity_id, user_id))
 
 
 @bp.post("/api/seckill/<id:activity_id>")
@@ -169,14 +169,16 @@ def buy(activity_id: int):
     identity = session_identity()  # checked live by the gate itself
     if identity is None:
         raise ApiError(401, "not_logged_in", "Log in to buy.")
-    if service.known_sold_out(activity_id):
+    if stock.known_sold_out(activity_id):
         raise ApiError(410, "sold_out", "Sold out.")
-    verdict = service.reserve(activity_id, *identity)
+    verdict = gate.reserve(activity_id, *identity)
     if verdict.outcome == "not_loaded":
         verdict = _load_and_retry(activity_id, *identity)
     if verdict.outcome == "logged_out":
         raise ApiError(401, "not_logged_in", "Log in to buy.")
     if verdict.outcome == "ok":
+        if verdict.kick:
+            tasks.ask_for_drain()
         return jsonify(seckill_id=verdict.seckill_id), 202
     if verdict.outcome == "duplicate":
         error = {"code": "already_bought", "message": "You already bought this one."}
@@ -191,19 +193,19 @@ def buy(activity_id: int):
     raise ApiError(403, "closed", "This sale is over.")
 
 
-def _load_and_retry(activity_id: int, user_id: int, session_id: str) -> service.Verdict:
+def _load_and_retry(activity_id: int, user_id: int, session_id: str) -> gate.Verdict:
     """A sale Redis does not know: unknown, not today, or its preload has not run yet."""
     sale = db.session.get(SeckillActivity, activity_id)
     if sale is None:
         raise ApiError(404, "not_found", "No such sale.")
-    if not service.runs_today(sale):
+    if not stock.runs_today(sale):
         now = utcnow()
         if sale.status == "active" and now < sale.starts_at:
             wait = int((sale.starts_at - now).total_seconds()) + 1
             raise ApiError(403, "not_open_yet", "This sale has not opened yet.", retry_after=wait)
         raise ApiError(403, "closed", "This sale is over.")
-    service.preload(sale)
-    return service.reserve(activity_id, user_id, session_id)
+    stock.preload(sale)
+    return gate.reserve(activity_id, user_id, session_id)
 
 
 @bp.get("/api/seckill/result/<seckill_id>")
@@ -231,7 +233,7 @@ def result(seckill_id: str):
     user_id = session_user_id()
     if user_id is None:
         raise ApiError(401, "not_logged_in", "Log in first.")
-    body = service.result_for(seckill_id, user_id)
+    body = orders.result_for(seckill_id, user_id)
     if body is None:
         raise ApiError(404, "not_found", "No such purchase.")
     return jsonify(body)
@@ -268,8 +270,8 @@ def pay(order_id: int):
     if order is None or order.user_id != user_id:
         raise ApiError(404, "not_found", "No such order.")
     try:
-        order = service.pay(order)
-    except service.PaymentRefused as refused:
+        order = payment.pay(order)
+    except payment.PaymentRefused as refused:
         raise ApiError(409, "payment_refused", str(refused)) from None
     return jsonify(order=order.to_json())
 

@@ -1,0 +1,26 @@
+"""Queueing work for the worker from web code, without the worker's entry module.
+
+Feature code names its tasks through their own ``tasks.py`` (``@shared_task``),
+so it never imports ``tasks.py``, which builds the app for ``celery -A``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from kombu.exceptions import OperationalError
+from redis import RedisError
+
+log = logging.getLogger(__name__)
+
+
+def queue_or_log(task, args: tuple = (), **options) -> bool:
+    """Queue ``task`` without waiting on an unreachable broker; False (and a
+    warning) if it could not be queued. Only for work that also waits safely
+    elsewhere (an outbox, a stream, a TTL) until a periodic sweep finds it."""
+    try:
+        task.apply_async(args, retry=False, **options)
+        return True
+    except (OperationalError, RedisError) as error:
+        log.warning("could not queue %s: %s", task.name, error)
+        return False

@@ -1,0 +1,64 @@
+"""The gate: who may take a unit, decided in one Lua call (gate.lua) that
+touches neither the database nor the broker."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+from flask import current_app
+
+from blueprints.auth.sessions import sessions_key
+from blueprints.caching.local import local_copies
+from blueprints.seckill.keys import DRAIN_KICKED, STREAM, buyers_key, result_key, sale_key
+from blueprints.seckill.stock import lua, remember_sold_out
+from exts import redis_client
+
+
+@dataclass
+class Verdict:
+    outcome: str  # ok, not_loaded, logged_out, closed, not_started, duplicate, sold_out, busy
+    seckill_id: str | None = None
+    starts_at: float | None = None
+    left: int | None = None
+    kick: bool = False  # the caller must ask for a drain task (tasks.ask_for_drain)
+
+
+def reserve(activity_id: int, user_id: int, session_id: str | None = None) -> Verdict:
+    """Run the gate for ``user_id``; with ``session_id``, only while that login
+    session is live (see blueprints/auth/sessions.py)."""
+    config = current_app.config
+    epoch = local_copies(redis_client.current).epoch
+    seckill_id = str(uuid.uuid4())
+    outcome, *rest = lua("gate")(
+        keys=[
+            sale_key(activity_id),
+            buyers_key(activity_id),
+            STREAM,
+            result_key(seckill_id),
+            DRAIN_KICKED,
+            sessions_key(user_id),
+        ],
+        args=[
+            user_id,
+            seckill_id,
+            time.time(),
+            config["SECKILL_RESULT_TTL"],
+            activity_id,
+            config["SECKILL_MAX_PENDING"],
+            session_id or "",
+        ],
+    )
+    if outcome == "ok":
+        left = int(rest[0])
+        if left == 0:
+            remember_sold_out(activity_id, epoch)
+        return Verdict("ok", seckill_id=seckill_id, left=left, kick=rest[1] == 1)
+    if outcome == "sold_out":
+        remember_sold_out(activity_id, epoch)
+    if outcome == "duplicate":
+        return Verdict(outcome, seckill_id=rest[0])
+    if outcome == "not_started":
+        return Verdict(outcome, starts_at=float(rest[0]))
+    return Verdict(outcome)

@@ -1,0 +1,32 @@
+"""Every Redis key and stream of the flash sale, in one place."""
+
+from __future__ import annotations
+
+STREAM = "seckill:v1:reservations"  # reservations the gate took, for the order writers
+GROUP = "order-writers"
+DRAIN_KICKED = "seckill:v1:drain:kicked"  # a drain task has been asked for
+
+
+def sale_key(activity_id: int) -> str:
+    return f"seckill:v1:sale:{activity_id}"
+
+
+def buyers_key(activity_id: int) -> str:
+    return f"{sale_key(activity_id)}:buyers"
+
+
+def returned_key(activity_id: int) -> str:
+    return f"{sale_key(activity_id)}:returned"
+
+
+def result_key(seckill_id: str) -> str:
+    return f"seckill:v1:result:{seckill_id}"
+
+
+def drift_key(activity_id: int) -> str:
+    return f"{sale_key(activity_id)}:drift"
+
+
+def sold_out_flag(activity_id: int) -> str:
+    """The name under which web processes remember a sold-out sale (caching/local.py)."""
+    return f"seckill:sold-out:{activity_id}"

@@ -1,0 +1,77 @@
+"""Payment and its timeout: an unpaid order is cancelled once, and its unit
+goes back on sale once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from blueprints.seckill.keys import result_key
+from blueprints.seckill.stock import allow_sales_again, return_unit
+from exts import db, redis_client
+from models import SeckillOrder
+from models.types import utcnow
+
+PAYMENT_TIMED_OUT = "The order was not paid in time and was cancelled."
+
+
+class PaymentRefused(Exception):
+    pass
+
+
+def pay(order: SeckillOrder) -> SeckillOrder:
+    """Mark ``order`` paid (a stand-in for a payment provider). Paying twice is fine."""
+    paid = db.session.execute(
+        update(SeckillOrder)
+        .where(SeckillOrder.id == order.id, SeckillOrder.status == "pending_payment")
+        .values(status="paid", paid_at=utcnow())
+    )
+    db.session.commit()
+    db.session.refresh(order)
+    if paid.rowcount == 0 and order.status != "paid":
+        raise PaymentRefused(PAYMENT_TIMED_OUT)
+    return order
+
+
+def cancel_unpaid(order_ids: list[int]) -> int:
+    """Cancel those of ``order_ids`` still unpaid and put their units back; how many.
+
+    Safe to run twice: the database changes each order once, and a unit goes
+    back at most once per order (return_unit.lua remembers it).
+    """
+    if not order_ids:
+        return 0
+    changed = db.session.execute(
+        update(SeckillOrder)
+        .where(SeckillOrder.id.in_(order_ids), SeckillOrder.status == "pending_payment")
+        .values(status="cancelled", cancelled_at=utcnow())
+    ).rowcount
+    db.session.commit()
+    cancelled = db.session.execute(
+        select(SeckillOrder.activity_id, SeckillOrder.reservation_id).where(
+            SeckillOrder.id.in_(order_ids), SeckillOrder.status == "cancelled"
+        )
+    ).all()
+    ttl = current_app.config["SECKILL_RESULT_TTL"]
+    with redis_client.pipeline(transaction=False) as pipe:
+        for activity_id, reservation_id in cancelled:
+            return_unit(pipe, activity_id, reservation_id)
+            key = result_key(reservation_id)
+            pipe.hset(key, mapping={"state": "failed", "message": PAYMENT_TIMED_OUT})
+            pipe.expire(key, ttl)
+        pipe.execute()
+    for activity_id in {activity_id for activity_id, _ in cancelled}:
+        allow_sales_again(activity_id)
+    return changed
+
+
+def overdue_unpaid() -> list[int]:
+    """Unpaid orders older than the payment window (their delayed task was lost)."""
+    timeout = current_app.config["SECKILL_PAY_TIMEOUT"]
+    cutoff = utcnow() - timedelta(seconds=timeout + 60)
+    query = select(SeckillOrder.id).where(
+        SeckillOrder.status == "pending_payment", SeckillOrder.created_at < cutoff
+    )
+    return list(db.session.scalars(query))
