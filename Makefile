@@ -9,7 +9,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# Python 3.11's bundled pip backtracks into ancient kombu releases on our pins.
 	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade "pip>=25"
-	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev,tencent,aliyun]"
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[run,dev,tencent,aliyun]"
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -24,3 +24,4 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy

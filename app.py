@@ -73,7 +73,7 @@ def behind_proxies(app: Flask) -> None:
     so per-IP limits see the client, and nobody else can forge those headers."""
     hops = app.config["TRUSTED_PROXIES"]
     if hops:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
 
 def secure_headers(app: Flask) -> None:

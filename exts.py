@@ -58,7 +58,9 @@ def _guarded_handshake(connection: redis_lib.Connection) -> None:
     # A new connection's handshake (CLIENT SETINFO, SELECT) runs outside the
     # retry policy in redis-py: guard it too, or each reconnect to a hung
     # Redis waits a full timeout before its first command.
-    connection.retry.guard(connection.on_connect)
+    retry = connection.retry
+    assert isinstance(retry, FailFast)
+    retry.guard(connection.on_connect)
 
 
 class RedisClient:

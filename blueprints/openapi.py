@@ -23,7 +23,7 @@ ID = {"type": "integer", "minimum": 0, "maximum": IdConverter.MAX}
 MOMENT = {"type": "string", "format": "date-time"}
 NULLABLE_MOMENT = {**MOMENT, "nullable": True}
 
-SCHEMAS = {
+SCHEMAS: dict[str, dict] = {
     "Error": {
         "type": "object",
         "required": ["error"],

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable
+from typing import Any
 
 import redis
 
@@ -41,7 +42,7 @@ class StreamConsumer:
         handled = 0
         cursor = "0-0"
         while handled < limit:  # what dead consumers left pending, to the end
-            reply = self.client.xautoclaim(
+            reply: Any = self.client.xautoclaim(
                 self.stream, self.group, consumer, stale_after_ms, cursor, count=batch
             )
             cursor, claimed = reply[0], reply[1]  # Redis 7 adds a third item, 6.2 does not
@@ -49,10 +50,10 @@ class StreamConsumer:
             if cursor == "0-0":
                 break
         while handled < limit:
-            reply = self.client.xreadgroup(self.group, consumer, {self.stream: ">"}, count=batch)
-            if not reply or not reply[0][1]:
+            new: Any = self.client.xreadgroup(self.group, consumer, {self.stream: ">"}, count=batch)
+            if not new or not new[0][1]:
                 break
-            handled += self._handle(reply[0][1], handle)
+            handled += self._handle(new[0][1], handle)
         return handled
 
     def _handle(self, entries: list, handle: Callable[[list[Entry]], None]) -> int:

@@ -7,7 +7,7 @@ from exts import db
 from models.types import Timestamps
 
 
-class Banner(Timestamps, db.Model):
+class Banner(Timestamps, db.Model):  # type: ignore[name-defined]  # db.Model is built at runtime
     """A slide of the home page carousel. Deleting one only marks it deleted."""
 
     __tablename__ = "banners"

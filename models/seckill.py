@@ -7,7 +7,7 @@ from exts import db
 from models.types import Timestamps, UTCDateTime, utcnow
 
 
-class SeckillActivity(Timestamps, db.Model):
+class SeckillActivity(Timestamps, db.Model):  # type: ignore[name-defined]  # db.Model is built at runtime
     """A flash sale: ``total_stock`` units of one product, one per buyer, in a time window."""
 
     __tablename__ = "seckill_activities"
@@ -37,7 +37,7 @@ class SeckillActivity(Timestamps, db.Model):
         }
 
 
-class SeckillOrder(db.Model):
+class SeckillOrder(db.Model):  # type: ignore[name-defined]  # db.Model is built at runtime
     """An order written by a worker from a reservation the gate accepted."""
 
     __tablename__ = "seckill_orders"

@@ -9,7 +9,7 @@ from exts import db
 from models.types import UTCDateTime, utcnow
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, db.Model):  # type: ignore[name-defined]  # db.Model is built at runtime
     """An account, created on its first successful code login."""
 
     __tablename__ = "users"

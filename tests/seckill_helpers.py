@@ -63,7 +63,8 @@ def http(base: str, method: str, path: str, cookie: str | None = None) -> tuple[
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.load(response)
     except urllib.error.HTTPError as error:
-        return error.code, json.load(error)
+        with error:
+            return error.code, json.load(error)
 
 
 def orders(app, activity_id: int) -> list[SeckillOrder]:

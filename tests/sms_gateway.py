@@ -35,6 +35,7 @@ class SmsGateway:
 
     def stop(self) -> None:
         self.server.shutdown()
+        self.server.server_close()
 
     def reset(self) -> None:
         self.requests.clear()

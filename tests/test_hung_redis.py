@@ -44,7 +44,8 @@ def call(base: str, method: str, path: str, body=None, cookie: str | None = None
         with urllib.request.urlopen(request, timeout=60) as response:
             status, answer_headers, raw = response.status, response.headers, response.read()
     except urllib.error.HTTPError as error:
-        status, answer_headers, raw = error.code, error.headers, error.read()
+        with error:
+            status, answer_headers, raw = error.code, error.headers, error.read()
     elapsed = time.monotonic() - started
     is_json = answer_headers.get("Content-Type", "").startswith("application/json")
     return status, answer_headers, json.loads(raw) if is_json and raw else raw, elapsed

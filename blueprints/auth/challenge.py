@@ -63,7 +63,7 @@ def is_solved(proof: object) -> bool:
         isinstance(payload[name], str) for name in fields if name != "number"
     ):
         return False
-    solved, _ = altcha.verify_solution_v1(payload, _key(), check_expires=True)
+    solved, _ = altcha.verify_solution_v1(proof, _key(), check_expires=True)
     # Once only: SET NX fails for an answer a request already used.
     used = f"auth:v1:challenge-used:{payload['signature']}"
     return solved and bool(redis_client.set(used, 1, nx=True, ex=LIFETIME))

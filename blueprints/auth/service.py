@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from blueprints.lua import script
-from blueprints.streams import StreamConsumer
+from blueprints.streams import Entry, StreamConsumer
 from exts import db, redis_client
 from models import User
 
@@ -54,7 +54,7 @@ def normalize_email(raw: str) -> str:
     (xn--), and a non-ASCII name refused, since many servers lack SMTPUTF8."""
     try:
         address = validate_email(raw, check_deliverability=False, allow_smtputf8=False)
-        return address.ascii_email.lower()
+        return (address.ascii_email or address.normalized).lower()
     except EmailNotValidError as error:
         raise InvalidTarget(str(error)) from None
 
@@ -250,15 +250,18 @@ class CodeStore:
         ``stale_after_ms``; it may then be published twice, which mails the
         same code twice under the same task id: harmless.
         """
+
+        def publish_all(entries: list[Entry]) -> None:
+            for _, fields in entries:
+                publish(fields)
+
         outbox = StreamConsumer(self.redis, OUTBOX, OUTBOX_GROUP, OUTBOX_KICKED)
-        return outbox.drain(
-            lambda entries: [publish(fields) for _, fields in entries], limit, batch, stale_after_ms
-        )
+        return outbox.drain(publish_all, limit, batch, stale_after_ms)
 
     def is_current(self, target: str, purpose: str, code: str, holder: str = "") -> bool:
         """Whether ``code`` is still the one that would log ``target`` in:
         not replaced by a newer code, used, burned or expired."""
-        stored = self.redis.hget(_code_key(purpose, target, holder), "digest")
+        stored: str | None = self.redis.hget(_code_key(purpose, target, holder), "digest")  # type: ignore[assignment]
         return stored is not None and hmac.compare_digest(
             stored, self.digest(purpose, target, code)
         )

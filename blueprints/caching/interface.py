@@ -79,18 +79,19 @@ class InterfaceCache:
             return body, "hit"
         epoch = local.epoch
         try:
-            entry, generation = client.mget(self.key, self.generation_key)
+            entry, generation = client.mget(self.key, self.generation_key)  # type: ignore[misc]
+            stale = None
             if entry is not None:
-                fresh_until, _, body = entry.partition("|")
+                fresh_until, _, stale = entry.partition("|")
                 if time.time() < float(fresh_until):
-                    local.put(self.name, body, float(fresh_until), epoch)
-                    return body, "hit"
+                    local.put(self.name, stale, float(fresh_until), epoch)
+                    return stale, "hit"
             token = secrets.token_hex(8)
             lock_ms = int(config["CACHE_LOCK_SECONDS"] * 1000)
             if client.set(self.lock_key, token, nx=True, px=lock_ms):
                 return self._rebuild(generation, token), "miss"
-            if entry is not None:
-                return body, "stale"
+            if stale is not None:
+                return stale, "stale"
             body = self._wait_for_rebuild(config["CACHE_WAIT_SECONDS"])
             if body is not None:
                 return body, "hit"

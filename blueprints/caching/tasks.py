@@ -57,7 +57,7 @@ def invalidate_after_commit(cache: InterfaceCache) -> None:
         if _broker_is_this_redis() or not queue_or_log(invalidate, (cache.name,), countdown=1):
             # The broker is out too: retry here, so the stale entry goes as soon
             # as Redis is back rather than when its TTL runs out.
-            app = current_app._get_current_object()
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
             threading.Thread(target=_invalidate_when_back, args=(app, cache), daemon=True).start()
             return
     delay = current_app.config["CACHE_SECOND_DELETE_DELAY"]

@@ -43,9 +43,9 @@ def clean(body: dict[str, Any], sale: SeckillActivity | None) -> dict[str, Any]:
     for name in ("starts_at", "ends_at"):
         if sale is None or name in body:
             values[name] = _moment(body, name)
-    starts_at = values.get("starts_at", sale and sale.starts_at)
-    ends_at = values.get("ends_at", sale and sale.ends_at)
-    if ends_at <= starts_at:
+    current = {} if sale is None else {"starts_at": sale.starts_at, "ends_at": sale.ends_at}
+    window = {**current, **values}
+    if window["ends_at"] <= window["starts_at"]:
         raise ApiError(400, "invalid_window", "The sale must end after it starts.")
     if sale is not None and sale.starts_at <= utcnow():
         if values.get("total_stock", sale.total_stock) < sale.total_stock:
@@ -75,13 +75,13 @@ def _moment(body: dict[str, Any], name: str) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
     try:
-        moment = moment.astimezone(UTC)
-    except OverflowError:
-        moment = None
-    if moment is None or not EARLIEST <= moment < LATEST:
+        utc = moment.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 with an offset
+        utc = None
+    if utc is None or not EARLIEST <= utc < LATEST:
         message = f"'{name}' must fall between the years {EARLIEST.year} and {LATEST.year - 1}."
         raise ApiError(400, "invalid_field", message)
-    return moment
+    return utc
 
 
 NOT_LIVE = (

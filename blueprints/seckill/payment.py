@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from blueprints.seckill.keys import result_key
 from blueprints.seckill.stock import allow_sales_again, return_unit
@@ -23,7 +23,7 @@ class PaymentRefused(Exception):
 
 def pay(order: SeckillOrder) -> SeckillOrder:
     """Mark ``order`` paid (a stand-in for a payment provider). Paying twice is fine."""
-    paid = db.session.execute(
+    paid: CursorResult = db.session.execute(  # type: ignore[assignment]
         update(SeckillOrder)
         .where(SeckillOrder.id == order.id, SeckillOrder.status == "pending_payment")
         .values(status="paid", paid_at=utcnow())
@@ -43,11 +43,12 @@ def cancel_unpaid(order_ids: list[int]) -> int:
     """
     if not order_ids:
         return 0
-    changed = db.session.execute(
+    cancelling: CursorResult = db.session.execute(  # type: ignore[assignment]
         update(SeckillOrder)
         .where(SeckillOrder.id.in_(order_ids), SeckillOrder.status == "pending_payment")
         .values(status="cancelled", cancelled_at=utcnow())
-    ).rowcount
+    )
+    changed = cancelling.rowcount
     db.session.commit()
     cancelled = db.session.execute(
         select(SeckillOrder.activity_id, SeckillOrder.reservation_id).where(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import click
 from flask import Blueprint, jsonify, render_template
@@ -186,7 +187,7 @@ def buy(activity_id: int):
     if verdict.outcome == "sold_out":
         raise ApiError(410, "sold_out", "Sold out.")
     if verdict.outcome == "not_started":
-        wait = max(1, int(verdict.starts_at - time.time()))
+        wait = max(1, int((verdict.starts_at or 0) - time.time()))
         raise ApiError(403, "not_open_yet", f"The sale opens in {wait} s.", retry_after=wait)
     if verdict.outcome == "busy":
         raise ApiError(503, "busy", "Too many orders are waiting; try again.", retry_after=1)
@@ -388,7 +389,7 @@ def admin_close(activity_id: int):
 
 
 def _admin_answer(sale: SeckillActivity, warning: str | None):
-    body = {"sale": admin.overview([sale])[0]}
+    body: dict[str, Any] = {"sale": admin.overview([sale])[0]}
     if warning:
         body["warning"] = warning
     return jsonify(body)
