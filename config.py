@@ -86,6 +86,7 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
     # Seconds any one Redis or broker call may take: a hung server (not a
     # refused one) must cost a request about this much, not the OS's minutes.
     redis_timeout = _float(env.get("REDIS_TIMEOUT"), 1.0)
+    cache_type = env.get("CACHE_TYPE") or "SimpleCache"
     mail_sender = env.get("MAIL_DEFAULT_SENDER") or "Flash Shop <no-reply@localhost>"
     return {
         "SECRET_KEY": env.get("SECRET_KEY") or instance_secret_key(),
@@ -173,12 +174,14 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         # Home page banners and the interface cache that serves them (blueprints/cache)
         "BANNER_COUNT": int(env.get("BANNER_COUNT") or 5),
-        "CACHE_ENABLED": _bool(env.get("CACHE_ENABLED"), default=True),
-        "CACHE_TTL": _float(env.get("CACHE_TTL"), 300),
-        "CACHE_TTL_JITTER": _float(env.get("CACHE_TTL_JITTER"), 0.1),
-        "CACHE_LOCK_SECONDS": _float(env.get("CACHE_LOCK_SECONDS"), 5),
-        "CACHE_WAIT_SECONDS": _float(env.get("CACHE_WAIT_SECONDS"), 0.2),
-        "CACHE_SECOND_DELETE_DELAY": _float(env.get("CACHE_SECOND_DELETE_DELAY"), 1),
+        "INTERFACE_CACHE_ENABLED": _bool(env.get("INTERFACE_CACHE_ENABLED"), default=True),
+        "INTERFACE_CACHE_TTL": _float(env.get("INTERFACE_CACHE_TTL"), 300),
+        "INTERFACE_CACHE_TTL_JITTER": _float(env.get("INTERFACE_CACHE_TTL_JITTER"), 0.1),
+        "INTERFACE_CACHE_LOCK_SECONDS": _float(env.get("INTERFACE_CACHE_LOCK_SECONDS"), 5),
+        "INTERFACE_CACHE_WAIT_SECONDS": _float(env.get("INTERFACE_CACHE_WAIT_SECONDS"), 0.2),
+        "INTERFACE_CACHE_SECOND_DELETE_DELAY": _float(
+            env.get("INTERFACE_CACHE_SECOND_DELETE_DELAY"), 1
+        ),
         # Flash sales (blueprints/seckill)
         "SECKILL_PAY_TIMEOUT": int(env.get("SECKILL_PAY_TIMEOUT") or 900),
         "SECKILL_RESULT_TTL": int(env.get("SECKILL_RESULT_TTL") or 2 * 86400),
@@ -187,8 +190,15 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
         "SECKILL_DRAIN_LIMIT": int(env.get("SECKILL_DRAIN_LIMIT") or 20_000),
         # A reservation a killed drainer left pending is taken over after this long.
         "SECKILL_CLAIM_AFTER_MS": int(env.get("SECKILL_CLAIM_AFTER_MS") or 30_000),
-        # Flask-Caching
-        "CACHE_TYPE": "RedisCache",
+        # Flask-Caching: short-lived snapshots (the sale pages' polls), see the README.
+        # In each process by default: it measured faster than RedisCache, and
+        # keeps answering while Redis hangs.
+        "CACHE_TYPE": cache_type,
+        "CACHE_OPTIONS": (  # for RedisCache: its own client, with our timeouts
+            {"socket_timeout": redis_timeout, "socket_connect_timeout": redis_timeout}
+            if cache_type == "RedisCache"
+            else {}
+        ),
         "CACHE_REDIS_URL": redis_url,
         "CACHE_KEY_PREFIX": "cache:v1:",
         "TASK_OWNER_TTL": int(env.get("TASK_OWNER_TTL") or 86400),
@@ -227,7 +237,9 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
                 "reconcile-sales": {"task": "seckill.reconcile", "schedule": 60.0},
                 "refresh-interface-caches": {
                     "task": "cache.refresh",
-                    "schedule": schedule(env.get("CACHE_REFRESH_SCHEDULE"), timedelta(minutes=2)),
+                    "schedule": schedule(
+                        env.get("INTERFACE_CACHE_REFRESH_SCHEDULE"), timedelta(minutes=2)
+                    ),
                 },
             },
         },

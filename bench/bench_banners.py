@@ -50,10 +50,14 @@ def main() -> dict:
             print(f"round {n + 1}: trivial {rounds[-1]['trivial']['rps']:.0f} req/s, "
                   f"banners {rounds[-1]['banners']['rps']:.0f} req/s")  # fmt: skip
         counted = wrk(f"{base}/api/banners", "count_cache.lua", SECONDS, CONNECTIONS)
-    with stack({"CACHE_TTL": "1", "CACHE_TTL_JITTER": "0"}) as (base, environment, _):
+    with stack({"INTERFACE_CACHE_TTL": "1", "INTERFACE_CACHE_TTL_JITTER": "0"}) as (
+        base,
+        environment,
+        _,
+    ):
         seed(environment)
         expiring = wrk(f"{base}/api/banners", "count_cache.lua", SECONDS, CONNECTIONS)
-    with stack({"CACHE_ENABLED": "false"}) as (base, environment, _):
+    with stack({"INTERFACE_CACHE_ENABLED": "false"}) as (base, environment, _):
         seed(environment)
         wrk(f"{base}/api/banners", "get.lua", seconds=3)
         uncached = pair(base)
@@ -95,12 +99,12 @@ Mean ratio **{ratio:.2f}** (goal ≥ 0.9), {summary["errors"]} errors.
 were served as: {served_as(counted)}; **{database_share(counted):.4%}** read the
 database (goal: close to zero).
 
-**Entries expiring every second** (`CACHE_TTL=1`, no jitter), on a fresh
+**Entries expiring every second** (`INTERFACE_CACHE_TTL=1`, no jitter), on a fresh
 server: {expiring["requests"]} answers, served as: {served_as(expiring)}. One
 request rebuilds each expired entry while the others get the previous copy
 (`stale`), so the database sees about one read per second, not one per request.
 
-**Cache switched off** (`CACHE_ENABLED=false`, every request reads the
+**Cache switched off** (`INTERFACE_CACHE_ENABLED=false`, every request reads the
 database): {uncached["banners"]["rps"]:.0f} req/s against {uncached["trivial"]["rps"]:.0f}
 for `/healthz`, ratio **{uncached["ratio"]:.2f}**."""
     path = write_result("banners", markdown, {"rounds": rounds, "summary": summary})

@@ -27,7 +27,7 @@ from werkzeug.serving import make_server
 from app import create_app
 from blueprints.caching.local import drop_all_local
 from devtools import free_port, redis_server
-from exts import db
+from exts import cache, db
 from models import User
 from tests.mailbox import start_mailbox
 from tests.seckill_helpers import session_cookie
@@ -96,7 +96,7 @@ def app(redis_base, mail_server, tmp_path_factory):
             "MAIL_PORT": controller.port,
             "MAIL_TIMEOUT": 5,
             "ADMIN_EMAILS": ["admin@example.com"],
-            "CACHE_SECOND_DELETE_DELAY": 0.5,
+            "INTERFACE_CACHE_SECOND_DELETE_DELAY": 0.5,
             "CELERY": {"broker_url": broker, "result_backend": f"{redis_base}/{RESULT_DB}"},
         }
     )
@@ -138,6 +138,7 @@ def clean_state(request):
     redis.Redis.from_url(app.config["REDIS_URL"]).flushdb()
     drop_all_local()
     with app.app_context():
+        cache.clear()  # the sale snapshots: the next test reuses the ids
         for attempt in range(5):
             try:
                 for table in reversed(db.metadata.sorted_tables):

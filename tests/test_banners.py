@@ -97,7 +97,7 @@ def test_the_delayed_second_delete_drops_a_late_stale_entry(app, admin, app_redi
     # A reader that read a lagging replica after the first delete puts old rows back.
     app_redis.set(banner_cache.key, '9999999999|{"banners":[]}')
     assert read(admin) == ("hit", [])
-    # The second delete, CACHE_SECOND_DELETE_DELAY later, removes them.
+    # The second delete, INTERFACE_CACHE_SECOND_DELETE_DELAY later, removes them.
     wait_for(lambda: read(admin) == ("miss", ["new"]), message="the second delete ran")
 
 
@@ -117,7 +117,7 @@ def test_the_refresh_schedule_is_seconds_or_a_crontab_line():
     assert schedule("", timedelta(minutes=2)) == timedelta(minutes=2)
     every_other = schedule("*/2 * * * *", timedelta(minutes=2))
     assert isinstance(every_other, crontab) and every_other.minute == set(range(0, 60, 2))
-    settings = from_env({"SECRET_KEY": "x", "CACHE_REFRESH_SCHEDULE": "0 * * * *"})
+    settings = from_env({"SECRET_KEY": "x", "INTERFACE_CACHE_REFRESH_SCHEDULE": "0 * * * *"})
     assert settings["CELERY"]["beat_schedule"]["refresh-interface-caches"]["schedule"].hour == set(
         range(24)
     )

@@ -42,7 +42,9 @@ def read_together(app, cache: InterfaceCache, readers: int = 8) -> list[str]:
 
 
 def test_one_request_rebuilds_a_missing_entry_while_the_others_wait(app, monkeypatch):
-    monkeypatch.setitem(app.config, "CACHE_WAIT_SECONDS", 5)  # longer than a slow CI's stall
+    monkeypatch.setitem(
+        app.config, "INTERFACE_CACHE_WAIT_SECONDS", 5
+    )  # longer than a slow CI's stall
     loader = CountingLoader(0.05)
     cache = InterfaceCache("single-flight", loader)
     served = read_together(app, cache)
@@ -53,7 +55,7 @@ def test_one_request_rebuilds_a_missing_entry_while_the_others_wait(app, monkeyp
 def test_one_request_rebuilds_an_expired_entry_while_the_others_get_the_old_copy(app, monkeypatch):
     loader = CountingLoader(0.05)
     cache = InterfaceCache("expiring", loader)
-    monkeypatch.setitem(app.config, "CACHE_TTL", 0.2)
+    monkeypatch.setitem(app.config, "INTERFACE_CACHE_TTL", 0.2)
     with app.app_context():
         assert cache.get()[1] == "miss"
     time.sleep(0.3)
@@ -64,8 +66,8 @@ def test_one_request_rebuilds_an_expired_entry_while_the_others_get_the_old_copy
 
 
 def test_entries_live_their_ttl_plus_a_random_share(app, app_redis, monkeypatch):
-    monkeypatch.setitem(app.config, "CACHE_TTL", 100)
-    monkeypatch.setitem(app.config, "CACHE_TTL_JITTER", 0.5)
+    monkeypatch.setitem(app.config, "INTERFACE_CACHE_TTL", 100)
+    monkeypatch.setitem(app.config, "INTERFACE_CACHE_TTL_JITTER", 0.5)
     cache = InterfaceCache("jitter", lambda session: [])
     lifetimes = set()
     with app.app_context():

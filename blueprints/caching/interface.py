@@ -10,7 +10,7 @@ together.
 
 Consistency: a writer commits, then calls ``invalidate_after_commit``, which
 replaces the entry's generation token and deletes the entry at once, and
-again after ``CACHE_SECOND_DELETE_DELAY`` seconds from a task. A rebuild reads
+again after ``INTERFACE_CACHE_SECOND_DELETE_DELAY`` seconds from a task. A rebuild reads
 the generation before it loads and stores its result only if the generation
 is unchanged (``set_if_current.lua``), so rows loaded before a commit never
 land in the cache after that commit's invalidation. If Redis is unreachable,
@@ -70,7 +70,7 @@ class InterfaceCache:
 
     def get(self) -> tuple[str, str]:
         config = current_app.config
-        if not config["CACHE_ENABLED"]:
+        if not config["INTERFACE_CACHE_ENABLED"]:
             return self.load(), "bypass"
         client = redis_client.current
         local = local_copies(client)
@@ -87,12 +87,12 @@ class InterfaceCache:
                     local.put(self.name, stale, float(fresh_until), epoch)
                     return stale, "hit"
             token = secrets.token_hex(8)
-            lock_ms = int(config["CACHE_LOCK_SECONDS"] * 1000)
+            lock_ms = int(config["INTERFACE_CACHE_LOCK_SECONDS"] * 1000)
             if client.set(self.lock_key, token, nx=True, px=lock_ms):
                 return self._rebuild(generation, token), "miss"
             if stale is not None:
                 return stale, "stale"
-            body = self._wait_for_rebuild(config["CACHE_WAIT_SECONDS"])
+            body = self._wait_for_rebuild(config["INTERFACE_CACHE_WAIT_SECONDS"])
             if body is not None:
                 return body, "hit"
         except RedisError as error:
@@ -141,7 +141,9 @@ class InterfaceCache:
 
     def _store(self, body: str, generation: str | None, token: str) -> int:
         config = current_app.config
-        ttl = config["CACHE_TTL"] * (1 + random.uniform(0, config["CACHE_TTL_JITTER"]))
+        ttl = config["INTERFACE_CACHE_TTL"] * (
+            1 + random.uniform(0, config["INTERFACE_CACHE_TTL_JITTER"])
+        )
         entry = f"{time.time() + ttl:.3f}|{body}"
         # Kept past its freshness, so the old copy can be served while one request rebuilds.
         keep = int(ttl * 2) + 1

@@ -60,7 +60,7 @@ def invalidate_after_commit(cache: InterfaceCache) -> None:
             app = current_app._get_current_object()  # type: ignore[attr-defined]
             threading.Thread(target=_invalidate_when_back, args=(app, cache), daemon=True).start()
             return
-    delay = current_app.config["CACHE_SECOND_DELETE_DELAY"]
+    delay = current_app.config["INTERFACE_CACHE_SECOND_DELETE_DELAY"]
     queue_or_log(invalidate, (cache.name,), countdown=delay)
 
 
@@ -74,7 +74,7 @@ def _broker_is_this_redis() -> bool:
 
 
 def _invalidate_when_back(app, cache: InterfaceCache) -> None:
-    deadline = time.monotonic() + app.config["CACHE_TTL"]  # by then the entry has expired
+    deadline = time.monotonic() + app.config["INTERFACE_CACHE_TTL"]  # by then the entry has expired
     delay = 0.5
     with app.app_context():
         while time.monotonic() < deadline:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Any
 
 import click
@@ -10,11 +11,12 @@ from sqlalchemy import select
 from blueprints.api import ApiError, json_body
 from blueprints.auth.access import admin_api, admin_page, session_identity, session_user_id
 from blueprints.seckill import admin, gate, orders, payment, stock, tasks
-from exts import db
+from exts import cache, db
 from models import SeckillActivity, SeckillOrder
 from models.types import utcnow
 
 bp = Blueprint("seckill", __name__, cli_group="seckill")
+SALE_SNAPSHOT_SECONDS = 1
 
 
 @bp.cli.command("preload")
@@ -24,19 +26,50 @@ def preload_command() -> None:
     click.echo(f"Loaded {len(loaded)} sale(s) running today: {loaded}")
 
 
-def _state(sale: SeckillActivity, stock_left: int | None, now) -> str:
-    if sale.status == "closed":
-        return "closed"
-    if now < sale.starts_at:
-        return "upcoming"
-    if now >= sale.ends_at:
-        return "ended"
-    return "sold_out" if stock_left == 0 else "open"
+# Every open sale page polls these every 2 s: they are served from a snapshot
+# (Flask-Caching, SALE_SNAPSHOT_SECONDS old at most) so a rush of pages costs
+# each process one database and Redis read a second. The state and the server
+# time are computed per request: countdowns stay exact.
 
 
-def _public(sale: SeckillActivity, stock_left: int | None, now) -> dict:
-    left = sale.total_stock if stock_left is None and now < sale.starts_at else stock_left
-    return {**sale.to_json(), "stock_left": left, "state": _state(sale, left, now)}
+@cache.memoize(timeout=SALE_SNAPSHOT_SECONDS)
+def _sale_snapshot(activity_id: int) -> dict | None:
+    sale = db.session.get(SeckillActivity, activity_id)
+    if sale is None:
+        return None
+    return {**sale.to_json(), "stock_left": stock.live_stock([sale.id])[sale.id]}
+
+
+@cache.memoize(timeout=SALE_SNAPSHOT_SECONDS)
+def _sales_snapshot(day_start: datetime) -> list[dict]:
+    """Sales that end after ``day_start``: today's and upcoming ones, the first 50."""
+    query = (
+        select(SeckillActivity)
+        .where(SeckillActivity.ends_at > day_start)
+        .order_by(SeckillActivity.starts_at)
+        .limit(50)
+    )
+    sales = list(db.session.scalars(query))
+    left = stock.live_stock(sale.id for sale in sales)
+    return [{**sale.to_json(), "stock_left": left[sale.id]} for sale in sales]
+
+
+def _public(snapshot: dict, now: datetime) -> dict:
+    """A sale as pages see it: its state now, and its stock (all of it before it opens)."""
+    starts_at = datetime.fromisoformat(snapshot["starts_at"])
+    ends_at = datetime.fromisoformat(snapshot["ends_at"])
+    left = snapshot["stock_left"]
+    if left is None and now < starts_at:
+        left = snapshot["total_stock"]
+    if snapshot["status"] == "closed":
+        state = "closed"
+    elif now < starts_at:
+        state = "upcoming"
+    elif now >= ends_at:
+        state = "ended"
+    else:
+        state = "sold_out" if left == 0 else "open"
+    return {**snapshot, "stock_left": left, "state": state}
 
 
 @bp.get("/api/seckill/activities")
@@ -59,18 +92,8 @@ def activities():
     """
     now = utcnow()
     start, _ = stock.local_day(now)
-    query = (
-        select(SeckillActivity)
-        .where(SeckillActivity.ends_at > start)
-        .order_by(SeckillActivity.starts_at)
-        .limit(50)
-    )
-    sales = list(db.session.scalars(query))
-    left = stock.live_stock(sale.id for sale in sales)
-    return jsonify(
-        activities=[_public(sale, left[sale.id], now) for sale in sales],
-        server_time=now.isoformat(),
-    )
+    sales = [_public(snapshot, now) for snapshot in _sales_snapshot(start)]
+    return jsonify(activities=sales, server_time=now.isoformat())
 
 
 @bp.get("/api/seckill/activities/<id:activity_id>")
@@ -93,9 +116,10 @@ def activity(activity_id: int):
         404: NotFound
     """
     now = utcnow()
-    sale = admin.get(activity_id)
-    left = stock.live_stock([sale.id])[sale.id]
-    return jsonify(activity=_public(sale, left, now), server_time=now.isoformat())
+    snapshot = _sale_snapshot(activity_id)
+    if snapshot is None:
+        raise ApiError(404, "not_found", "No such sale.")
+    return jsonify(activity=_public(snapshot, now), server_time=now.isoformat())
 
 
 @bp.get("/api/seckill/activities/<id:activity_id>/purchase")
