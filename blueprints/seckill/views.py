@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -32,17 +33,32 @@ def preload_command() -> None:
 # time are computed per request: countdowns stay exact.
 
 
-@cache.memoize(timeout=SALE_SNAPSHOT_SECONDS)
+def _snapshot(key: str, load: Callable[[], Any]) -> Any:
+    # cache.get/set rather than @cache.memoize, whose key (built with
+    # inspect.signature on every call) cost more than the rest of the request.
+    value = cache.get(key)
+    if value is None:
+        value = load()
+        cache.set(key, value, timeout=SALE_SNAPSHOT_SECONDS)
+    return value
+
+
 def _sale_snapshot(activity_id: int) -> dict | None:
-    sale = db.session.get(SeckillActivity, activity_id)
-    if sale is None:
-        return None
-    return {**sale.to_json(), "stock_left": stock.live_stock([sale.id])[sale.id]}
+    def load() -> dict | None:
+        sale = db.session.get(SeckillActivity, activity_id)
+        if sale is None:
+            return None
+        return {**sale.to_json(), "stock_left": stock.live_stock([sale.id])[sale.id]}
+
+    return _snapshot(f"seckill:sale:{activity_id}", load)
 
 
-@cache.memoize(timeout=SALE_SNAPSHOT_SECONDS)
 def _sales_snapshot(day_start: datetime) -> list[dict]:
     """Sales that end after ``day_start``: today's and upcoming ones, the first 50."""
+    return _snapshot(f"seckill:sales:{day_start.isoformat()}", lambda: _load_sales(day_start))
+
+
+def _load_sales(day_start: datetime) -> list[dict]:
     query = (
         select(SeckillActivity)
         .where(SeckillActivity.ends_at > day_start)
