@@ -49,14 +49,19 @@ def run(cache_type: str) -> dict:
             reads = int(counter.get(READS) or 0)
             rounds.append({
                 "trivial": trivial, "sale": page, "ratio": page["rps"] / trivial["rps"],
-                "reads_per_second_per_process": reads / elapsed / WEB_WORKERS,
+                "reads": reads, "seconds": round(elapsed, 2),
+                # once a second from the first request on: at most floor(T) + 1 each
+                "read_ceiling": WEB_WORKERS * (int(elapsed) + 1),
             })  # fmt: skip
             print(f"{cache_type} round {n + 1}: trivial {trivial['rps']:.0f} req/s, "
                   f"sale {page['rps']:.0f} req/s, {reads} database reads")  # fmt: skip
     return {
         "rounds": rounds,
         "ratio": statistics.mean(r["ratio"] for r in rounds),
-        "reads": max(r["reads_per_second_per_process"] for r in rounds),
+        "reads_within_ceiling": all(r["reads"] <= r["read_ceiling"] for r in rounds),
+        "reads_per_second_per_process": max(
+            r["reads"] / r["seconds"] / WEB_WORKERS for r in rounds
+        ),
         "p99_ms": statistics.median(r["sale"]["p99_ms"] for r in rounds),
         "errors": sum(r["sale"]["non_2xx"] + r["sale"]["socket_errors"] for r in rounds),
     }
@@ -69,18 +74,20 @@ def main() -> dict:
         "variants": results,
         "goals": {
             "ratio_ge_0_9": chosen["ratio"] >= 0.9,
-            "reads_le_1_per_second_per_process": chosen["reads"] <= 1.05,
+            "reads_at_most_1_per_second_per_process": chosen["reads_within_ceiling"],
         },
     }
     table = "\n".join(
         f"| {cache_type} | {n + 1} | {r['trivial']['rps']:.0f} | {r['sale']['rps']:.0f} | "
-        f"{r['sale']['p99_ms']:.2f} | {r['ratio']:.2f} | {r['reads_per_second_per_process']:.2f} |"
+        f"{r['sale']['p99_ms']:.2f} | {r['ratio']:.2f} | {r['reads']} in {r['seconds']} s "
+        f"(at most {r['read_ceiling']}) |"
         for cache_type, result in results.items()
         for n, r in enumerate(result["rounds"])
     )
     means = "\n".join(
-        f"- {cache_type}: ratio **{r['ratio']:.2f}**, at most **{r['reads']:.2f}** database "
-        f"reads a second per process, median p99 {r['p99_ms']:.2f} ms, {r['errors']} errors"
+        f"- {cache_type}: ratio **{r['ratio']:.2f}**, **{r['reads_per_second_per_process']:.2f}** "
+        f"database reads a second per process, median p99 {r['p99_ms']:.2f} ms, "
+        f"{r['errors']} errors"
         for cache_type, r in results.items()
     )
     markdown = f"""# The sale page's poll: GET /api/seckill/activities/<id>
@@ -91,7 +98,7 @@ per run, the demo sale from `flask seed`. Baseline: `GET /healthz` on the same
 server, alternated with the sale runs. Database reads are counted by a SQLAlchemy
 hook in each web process (`bench/counting_app.py`).
 
-| Flask-Caching backend | round | /healthz req/s | sale req/s | p99 ms | ratio | reads/s/process |
+| Flask-Caching backend | round | /healthz req/s | sale req/s | p99 ms | ratio | database reads |
 | --- | --- | --- | --- | --- | --- | --- |
 {table}
 

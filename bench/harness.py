@@ -24,6 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 
 
+NAIVE_QUEUE = "bench-naive"  # bench/naive_app.py's order tasks, for bench_seckill
+
+
 class SlowSink:
     """An SMTP server that takes ``delay`` seconds per mail, like a busy relay."""
 
