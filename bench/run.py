@@ -1,8 +1,10 @@
 """`make bench`: run every benchmark; results go to bench/results/."""
 
-from bench import bench_banners, bench_codes, bench_seckill
+from bench import bench_banners, bench_codes, bench_sale_page, bench_seckill, bench_tasks
 
 if __name__ == "__main__":
     bench_codes.main()
     bench_banners.main()
+    bench_sale_page.main()
     bench_seckill.main()
+    bench_tasks.main()
