@@ -36,11 +36,14 @@ def preload_command() -> None:
 def _snapshot(key: str, load: Callable[[], Any]) -> Any:
     # cache.get/set rather than @cache.memoize, whose key (built with
     # inspect.signature on every call) cost more than the rest of the request.
-    value = cache.get(key)
-    if value is None:
-        value = load()
-        cache.set(key, value, timeout=SALE_SNAPSHOT_SECONDS)
-    return value
+    # The entry carries its own deadline: the backends round expiry to whole
+    # seconds, so an entry could otherwise live a tenth of a second.
+    now = time.time()
+    entry = cache.get(key)
+    if entry is None or entry[0] <= now:
+        entry = (now + SALE_SNAPSHOT_SECONDS, load())
+        cache.set(key, entry, timeout=SALE_SNAPSHOT_SECONDS + 1)
+    return entry[1]
 
 
 def _sale_snapshot(activity_id: int) -> dict | None:
