@@ -12,7 +12,7 @@ import pytest
 
 from blueprints.auth.service import code_store
 from exts import limiter
-from tests.helpers import wait_for
+from tests.helpers import follow_task, wait_for
 from tests.test_code_rules import Clock
 
 pytestmark = pytest.mark.integration
@@ -61,15 +61,19 @@ def log_in(client, mailbox, since) -> int:
 
 def test_an_attacker_at_the_caps_does_not_lock_the_owner_out(app, worker, mailbox, clock):
     attacker = browser(app, "203.0.113.66")
-    refusals = []
+    refusals, sends = [], []
     for _ in range(12):  # a code a minute, for twelve minutes
         with app.app_context():
             limiter.reset()  # past the per-IP limit: this test is about the address's caps
         response = ask(attacker)
-        if response.status_code != 202:
+        if response.status_code == 202:
+            sends.append(response.json["task_id"])
+        else:
             refusals.append(response.json["error"]["code"])
         clock.advance(61)
     assert refusals and set(refusals) == {"hourly_limit"}, refusals
+    for task_id in sends:  # their mails are out before the owner's, not mixed with it
+        follow_task(attacker, task_id)
 
     owner = browser(app, "198.51.100.7")
     mark = mailbox.mark()
