@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import redis
 from sqlalchemy import func, insert, select
 
 from app import create_app
-from bench.harness import NAIVE_QUEUE, ROOT, stack, write_result, wrk
+from bench.harness import NAIVE_QUEUE, ROOT, stack, stop_process, write_result, wrk
 from blueprints.auth import sessions
 from blueprints.seckill import admin, gate, keys
 from exts import db, redis_client
@@ -102,8 +103,7 @@ def settled_orders(app, activity_id: int, timeout: float = 120) -> int:
     with app.app_context():
         while redis_client.xlen(keys.STREAM) and time.monotonic() < deadline:
             time.sleep(0.1)
-        query = select(func.count()).where(SeckillOrder.activity_id == activity_id)
-        return db.session.scalar(query)
+    return order_count(app, activity_id)
 
 
 def as_users(base: str, method: str, path: str, cookies: Path, seconds: int,
@@ -152,15 +152,30 @@ def gate_run(app, base: str, cookies: Path, seconds: int, connections: int = CON
     return run
 
 
-def naive_run(app, base: str, cookies: Path, environment: dict) -> dict:
-    """The same rush against the naive design, its tasks run by a prefork worker."""
-    activity_id = new_sale(app, STOCK)
+@contextmanager
+def naive_worker(environment: dict):
+    """A prefork worker running the naive design's order tasks, stopped on exit."""
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "bench.naive_app:celery", "worker",
          "-Q", NAIVE_QUEUE, "--pool=prefork", "-c", str(NAIVE_CONCURRENCY), "--loglevel=error"],
         env=environment, cwd=ROOT,
     )  # fmt: skip
     try:
+        yield
+    finally:
+        stop_process(worker)
+
+
+def order_count(app, activity_id: int) -> int:
+    with app.app_context():
+        query = select(func.count()).where(SeckillOrder.activity_id == activity_id)
+        return db.session.scalar(query) or 0
+
+
+def naive_run(app, base: str, cookies: Path, environment: dict) -> dict:
+    """The same rush against the naive design, its tasks run by a prefork worker."""
+    activity_id = new_sale(app, STOCK)
+    with naive_worker(environment):
         run = as_users(base, "POST", f"/bench/naive/{activity_id}", cookies, SECONDS)
         broker = redis.Redis.from_url(environment["CELERY_BROKER_URL"])
         queued_at_end = broker.llen(NAIVE_QUEUE)
@@ -169,13 +184,7 @@ def naive_run(app, base: str, cookies: Path, environment: dict) -> dict:
             time.sleep(0.05)
         time.sleep(1)  # the last tasks the worker took
         after_rush = time.monotonic() - started
-    finally:
-        worker.terminate()
-        worker.wait(30)
-    with app.app_context():
-        orders = db.session.scalar(
-            select(func.count()).where(SeckillOrder.activity_id == activity_id)
-        )
+    orders = order_count(app, activity_id)
     run["sale"] = {"accepted": run["counts"].get("202", 0), "orders": orders,
                    "oversold": max(0, orders - STOCK), "queued_at_end": queued_at_end,
                    "worker_busy_after_rush_s": round(after_rush, 1)}  # fmt: skip
@@ -188,25 +197,14 @@ def naive_write_rate(app, cookies: Path, environment: dict, base: str) -> dict:
     as_users(base, "POST", f"/bench/naive/{activity_id}", cookies, 20)  # no worker yet: a pile
     broker = redis.Redis.from_url(environment["CELERY_BROKER_URL"])
     waiting = broker.llen(NAIVE_QUEUE)
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "bench.naive_app:celery", "worker",
-         "-Q", NAIVE_QUEUE, "--pool=prefork", "-c", str(NAIVE_CONCURRENCY), "--loglevel=error"],
-        env=environment, cwd=ROOT,
-    )  # fmt: skip
-    try:
+    with naive_worker(environment):
         while broker.llen(NAIVE_QUEUE) >= waiting:
             time.sleep(0.01)
         start = time.monotonic()
         while broker.llen(NAIVE_QUEUE):
             time.sleep(0.02)
         seconds = time.monotonic() - start
-    finally:
-        worker.terminate()
-        worker.wait(30)
-    with app.app_context():
-        written = db.session.scalar(
-            select(func.count()).where(SeckillOrder.activity_id == activity_id)
-        )
+    written = order_count(app, activity_id)
     return {"tasks": waiting, "written": written, "seconds": round(seconds, 2),
             "orders_per_second": round(written / seconds)}  # fmt: skip
 
@@ -225,9 +223,7 @@ def drain_rate(app, users: list[int]) -> dict:
         while redis_client.xlen(keys.STREAM):
             time.sleep(0.02)
         seconds = time.monotonic() - start
-        written = db.session.scalar(
-            select(func.count()).where(SeckillOrder.activity_id == activity_id)
-        )
+    written = order_count(app, activity_id)
     return {"reservations": waiting, "written": written, "seconds": round(seconds, 2),
             "orders_per_second": round(waiting / seconds)}  # fmt: skip
 

@@ -12,7 +12,7 @@ import time
 
 import redis
 
-from bench.harness import ROOT, stack, write_result
+from bench.harness import ROOT, stack, stop_process, write_result
 
 TASKS = 3000
 ROUNDS = 3
@@ -42,8 +42,7 @@ def per_task_ms(environment: dict, app: str) -> float:
             time.sleep(0.001)
         return (time.monotonic() - started) * 1000 / TASKS
     finally:
-        worker.terminate()
-        worker.wait(20)
+        stop_process(worker)
 
 
 def main() -> dict:

@@ -78,20 +78,20 @@ def stack(
             [python, "-m", "celery", "-A", "tasks.celery", "worker", "--pool=solo",
              "--loglevel=error"], env=env, cwd=ROOT,
         )  # fmt: skip
-        stop.callback(_stop, worker)
+        stop.callback(stop_process, worker)
         port = free_port()
         web_workers = web_workers or 2 * (os.cpu_count() or 1) + 1  # gunicorn's advice
         web = subprocess.Popen(
             [python, "-m", "gunicorn", "-w", str(web_workers), "-b", f"127.0.0.1:{port}",
              "--log-level", "warning", wsgi_app], env=env, cwd=ROOT,
         )  # fmt: skip
-        stop.callback(_stop, web)
+        stop.callback(stop_process, web)
         base_url = f"http://127.0.0.1:{port}"
         _wait_until_up(f"{base_url}/healthz")
         yield base_url, env, sink
 
 
-def _stop(process: subprocess.Popen) -> None:
+def stop_process(process: subprocess.Popen) -> None:
     process.terminate()
     try:
         process.wait(20)

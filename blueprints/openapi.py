@@ -2,9 +2,10 @@
 
 Each view documents itself in its docstring (YAML after ``---``, read by
 apispec); the shapes they share are here. The path parameters and the answers
-any endpoint can give (429, 503) are added from the routes themselves, so the
-document cannot miss a route. tests/test_openapi.py runs schemathesis against
-it: every operation, no 500, every answer as described.
+the shared mechanisms give (a bad body, admin_api, rate limits, outages) are
+added from the routes themselves, so the document cannot miss a route.
+tests/test_openapi.py runs schemathesis against it: every operation, no 500,
+every answer as described.
 """
 
 from __future__ import annotations
@@ -200,6 +201,7 @@ RESPONSES = {
 }
 
 
+PATH_PARAMETER = r"<(?:(\w+):)?(\w+)>"  # werkzeug's <converter:name>
 PATH_SCHEMAS = {"id": ID, "": {"type": "string", "maxLength": 64}}
 
 
@@ -219,23 +221,39 @@ def build_spec() -> dict:
         spec.components.schema(name, schema)
     for name, response in RESPONSES.items():
         spec.components.response(name, response)
+    admin_paths = set()
     for rule in current_app.url_map.iter_rules():
         view = current_app.view_functions[rule.endpoint]
         if not rule.rule.startswith("/api/") or "---" not in (view.__doc__ or ""):
             continue
         parameters = [
             {"in": "path", "name": name, "required": True, "schema": PATH_SCHEMAS[converter]}
-            for converter, name in re.findall(r"<(?:(\w+):)?(\w+)>", rule.rule)
+            for converter, name in re.findall(PATH_PARAMETER, rule.rule)
         ]
         spec.path(view=view, app=current_app, parameters=parameters)
+        if getattr(view, "admin_only", False):
+            admin_paths.add(re.sub(PATH_PARAMETER, r"{\2}", rule.rule))
     document = spec.to_dict()
-    for operations in document["paths"].values():
+    for path, operations in document["paths"].items():
         for operation in operations.values():
             if isinstance(operation, dict) and "responses" in operation:
-                responses = operation["responses"]
-                responses.setdefault("429", {"$ref": "#/components/responses/RateLimited"})
-                responses.setdefault("503", {"$ref": "#/components/responses/Unavailable"})
+                _add_common_answers(operation, admin=path in admin_paths)
     return document
+
+
+def _add_common_answers(operation: dict, admin: bool) -> None:
+    """What the shared mechanisms answer, so no view has to repeat it: a body
+    can be wrong (400), admin_api refuses (401, 403), and any endpoint can be
+    rate limited (429) or find Redis or the database down (503)."""
+    responses = operation["responses"]
+    if "requestBody" in operation:
+        responses.setdefault("400", {"$ref": "#/components/responses/BadRequest"})
+    if admin:
+        operation.setdefault("security", [{"session": []}])
+        responses.setdefault("401", {"$ref": "#/components/responses/NotLoggedIn"})
+        responses.setdefault("403", {"$ref": "#/components/responses/Forbidden"})
+    responses.setdefault("429", {"$ref": "#/components/responses/RateLimited"})
+    responses.setdefault("503", {"$ref": "#/components/responses/Unavailable"})
 
 
 @bp.get("/api/openapi.json")

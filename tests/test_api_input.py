@@ -103,6 +103,21 @@ def test_me_without_login_is_401(client):
 # What a probe of the running product sent, and got 500 for, before.
 
 JSON = "application/json"
+SALE = {
+    "title": "Sale",
+    "product": "Thing",
+    "price_cents": 100,
+    "total_stock": 1,
+    "starts_at": "2030-01-01T10:00:00",
+    "ends_at": "2030-01-01T11:00:00",
+}
+
+
+@pytest.fixture
+def admin(client, admin_cookie):
+    """``client``, logged in as an administrator."""
+    client.set_cookie("session", admin_cookie.split("=", 1)[1])
+    return client
 
 
 def _json_operations(client) -> list[tuple[str, str]]:
@@ -116,13 +131,12 @@ def _json_operations(client) -> list[tuple[str, str]]:
     ]
 
 
-def test_json_nested_thousands_deep_is_a_400_everywhere(client, admin_cookie):
-    operations = _json_operations(client)
+def test_json_nested_thousands_deep_is_a_400_everywhere(admin):
+    operations = _json_operations(admin)
     assert len(operations) >= 11
-    client.set_cookie("session", admin_cookie.split("=", 1)[1])
     for nesting in ("[" * 30_000, '{"a":' * 5_000):
         for method, path in operations:
-            response = client.open(path, method=method, data=nesting, content_type=JSON)
+            response = admin.open(path, method=method, data=nesting, content_type=JSON)
             if response.status_code != 404:  # sale 1 does not exist: said before the body is read
                 assert response.status_code == 400, (method, path)
                 assert error_code(response) == "invalid_json"
@@ -130,8 +144,7 @@ def test_json_nested_thousands_deep_is_a_400_everywhere(client, admin_cookie):
 
 @pytest.mark.integration
 @pytest.mark.parametrize("big", [2**31, 2**63, 2**64, 10**40])
-def test_ids_too_big_for_any_column_are_404(client, admin_cookie, big):
-    client.set_cookie("session", admin_cookie.split("=", 1)[1])
+def test_ids_too_big_for_any_column_are_404(admin, big):
     for method, path in [
         ("GET", "/api/seckill/activities/{}"),
         ("POST", "/api/seckill/{}"),
@@ -143,7 +156,7 @@ def test_ids_too_big_for_any_column_are_404(client, admin_cookie, big):
         ("DELETE", "/api/admin/banners/{}"),
         ("GET", "/seckill/{}"),
     ]:
-        response = client.open(path.format(big), method=method, json={})
+        response = admin.open(path.format(big), method=method, json={})
         assert response.status_code == 404, (method, path, big)
 
 
@@ -152,24 +165,15 @@ TEXT_FIELDS = [("\ud800", "lone surrogate"), ("a\x00b", "NUL"), ("two\nlines", "
 
 @pytest.mark.integration
 @pytest.mark.parametrize(("text", "what"), TEXT_FIELDS)
-def test_text_no_database_can_store_is_refused(client, admin_cookie, text, what):
-    client.set_cookie("session", admin_cookie.split("=", 1)[1])
-    sale = {
-        "title": "Sale",
-        "product": "Thing",
-        "price_cents": 100,
-        "total_stock": 1,
-        "starts_at": "2030-01-01T10:00:00",
-        "ends_at": "2030-01-01T11:00:00",
-    }
+def test_text_no_database_can_store_is_refused(admin, text, what):
     # json.dumps escapes a lone surrogate as \ud800, as an attacker's client sends it
     bodies = [
         ("/api/admin/banners", {"title": text, "image_url": "/static/a.svg"}),
-        ("/api/admin/sales", {**sale, "title": text}),
-        ("/api/admin/sales", {**sale, "product": text}),
+        ("/api/admin/sales", {**SALE, "title": text}),
+        ("/api/admin/sales", {**SALE, "product": text}),
     ]
     for path, body in bodies:
-        response = client.post(path, data=json.dumps(body), content_type=JSON)
+        response = admin.post(path, data=json.dumps(body), content_type=JSON)
         assert response.status_code == 400, (path, what)
         assert error_code(response) == "invalid_field"
 
@@ -183,17 +187,7 @@ def test_text_no_database_can_store_is_refused(client, admin_cookie, text, what)
         ("starts_at", "1999-12-31T23:59:59+00:00"),
     ],
 )
-def test_sale_times_out_of_range_are_refused(client, admin_cookie, field, moment):
-    client.set_cookie("session", admin_cookie.split("=", 1)[1])
-    sale = {
-        "title": "Sale",
-        "product": "Thing",
-        "price_cents": 100,
-        "total_stock": 1,
-        "starts_at": "2030-01-01T10:00:00",
-        "ends_at": "2030-01-01T11:00:00",
-        field: moment,
-    }
-    response = client.post("/api/admin/sales", json=sale)
+def test_sale_times_out_of_range_are_refused(admin, field, moment):
+    response = admin.post("/api/admin/sales", json={**SALE, field: moment})
     assert response.status_code == 400
     assert "between the years" in response.json["error"]["message"]

@@ -23,6 +23,7 @@ def admin_api(view):
             raise ApiError(403, "forbidden", "Only administrators may do this.")
         return view(*args, **kwargs)
 
+    wrapper.admin_only = True  # type: ignore[attr-defined]  # read by blueprints/openapi.py
     return wrapper
 
 

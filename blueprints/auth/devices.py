@@ -46,11 +46,11 @@ def known_device(target: str) -> str | None:
 
 def remember(response: Response, target: str) -> None:
     """Add ``target`` to this device's known addresses (the latest few)."""
-    device = _device()
-    targets = [t for t in device.get("targets", []) if t != _digest(target)]
+    device, digest = _device(), _digest(target)
+    targets = [known for known in device.get("targets", []) if known != digest]
     value = {
         "id": device.get("id") or secrets.token_urlsafe(12),
-        "targets": [*targets, _digest(target)][-REMEMBERED:],
+        "targets": [*targets, digest][-REMEMBERED:],
     }
     response.set_cookie(
         COOKIE,

@@ -96,7 +96,6 @@ def request_code():
                 properties:
                   task_id: {type: string}
                   resend_after: {type: integer}
-        400: BadRequest
         428:
           description: Many codes were asked for lately; solve the challenge, send its proof
           content:
@@ -174,7 +173,6 @@ def login():
           content:
             application/json:
               schema: {type: object, required: [user], properties: {user: User}}
-        400: BadRequest
     """
     body = json_body()
     raw_target = string_field(body, "target")
@@ -221,7 +219,6 @@ def logout():
                 everywhere: {type: boolean}
       responses:
         204: {description: Logged out}
-        400: BadRequest
     """
     body = json_body()  # JSON only: browsers cannot send it cross-site without CORS
     everywhere = body.get("everywhere", False)

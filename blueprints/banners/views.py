@@ -33,13 +33,10 @@ def admin_list():
     ---
     get:
       tags: [admin]
-      security: [{session: []}]
       responses:
         200:
           description: The banners
           content: {application/json: {schema: Banners}}
-        401: NotLoggedIn
-        403: Forbidden
     """
     return jsonify(banners=[banner.to_json() for banner in service.live_banners()])
 
@@ -51,7 +48,6 @@ def admin_create():
     ---
     post:
       tags: [admin]
-      security: [{session: []}]
       requestBody:
         required: true
         content:
@@ -64,9 +60,6 @@ def admin_create():
           content:
             application/json:
               schema: {type: object, required: [banner], properties: {banner: Banner}}
-        400: BadRequest
-        401: NotLoggedIn
-        403: Forbidden
     """
     banner = service.create_banner(service.clean(json_body(), partial=False))
     return jsonify(banner=banner.to_json()), 201
@@ -79,7 +72,6 @@ def admin_update(banner_id: int):
     ---
     patch:
       tags: [admin]
-      security: [{session: []}]
       requestBody:
         required: true
         content: {application/json: {schema: BannerInput}}
@@ -89,9 +81,6 @@ def admin_update(banner_id: int):
           content:
             application/json:
               schema: {type: object, required: [banner], properties: {banner: Banner}}
-        400: BadRequest
-        401: NotLoggedIn
-        403: Forbidden
         404: NotFound
     """
     values = service.clean(json_body(), partial=True)
@@ -106,11 +95,8 @@ def admin_delete(banner_id: int):
     ---
     delete:
       tags: [admin]
-      security: [{session: []}]
       responses:
         204: {description: Deleted}
-        401: NotLoggedIn
-        403: Forbidden
         404: NotFound
     """
     service.delete_banner(service.get_banner(banner_id))
@@ -124,7 +110,6 @@ def admin_reorder():
     ---
     put:
       tags: [admin]
-      security: [{session: []}]
       requestBody:
         required: true
         content:
@@ -137,9 +122,6 @@ def admin_reorder():
         200:
           description: The banners in their new order
           content: {application/json: {schema: Banners}}
-        400: BadRequest
-        401: NotLoggedIn
-        403: Forbidden
     """
     banners = service.reorder_banners(json_body().get("ids"))
     return jsonify(banners=[banner.to_json() for banner in banners])

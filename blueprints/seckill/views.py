@@ -193,7 +193,6 @@ def buy(activity_id: int):
                 type: object
                 required: [seckill_id]
                 properties: {seckill_id: {type: string}}
-        400: BadRequest
         401: NotLoggedIn
         403:
           description: Not open yet, or over
@@ -299,7 +298,6 @@ def pay(order_id: int):
           content:
             application/json:
               schema: {type: object, required: [order], properties: {order: Order}}
-        400: BadRequest
         401: NotLoggedIn
         404: NotFound
         409:
@@ -335,7 +333,6 @@ def admin_list():
     ---
     get:
       tags: [admin]
-      security: [{session: []}]
       responses:
         200:
           description: The sales
@@ -345,8 +342,6 @@ def admin_list():
                 type: object
                 required: [sales]
                 properties: {sales: {type: array, items: SaleOverview}}
-        401: NotLoggedIn
-        403: Forbidden
     """
     sales = list(db.session.scalars(select(SeckillActivity).order_by(SeckillActivity.id.desc())))
     return jsonify(sales=admin.overview(sales))
@@ -359,7 +354,6 @@ def admin_create():
     ---
     post:
       tags: [admin]
-      security: [{session: []}]
       requestBody:
         required: true
         content:
@@ -373,9 +367,6 @@ def admin_create():
         201:
           description: Created
           content: {application/json: {schema: SaleAnswer}}
-        400: BadRequest
-        401: NotLoggedIn
-        403: Forbidden
     """
     sale, warning = admin.create(admin.clean(json_body(), None))
     return _admin_answer(sale, warning), 201
@@ -388,7 +379,6 @@ def admin_update(activity_id: int):
     ---
     patch:
       tags: [admin]
-      security: [{session: []}]
       requestBody:
         required: true
         content: {application/json: {schema: SaleInput}}
@@ -396,9 +386,6 @@ def admin_update(activity_id: int):
         200:
           description: Changed
           content: {application/json: {schema: SaleAnswer}}
-        400: BadRequest
-        401: NotLoggedIn
-        403: Forbidden
         404: NotFound
     """
     sale = admin.get(activity_id)
@@ -413,7 +400,6 @@ def admin_close(activity_id: int):
     ---
     post:
       tags: [admin]
-      security: [{session: []}]
       requestBody:
         required: true
         content: {application/json: {schema: Empty}}
@@ -421,9 +407,6 @@ def admin_close(activity_id: int):
         200:
           description: Closed
           content: {application/json: {schema: SaleAnswer}}
-        400: BadRequest
-        401: NotLoggedIn
-        403: Forbidden
         404: NotFound
     """
     json_body()
@@ -445,7 +428,6 @@ def admin_orders(activity_id: int):
     ---
     get:
       tags: [admin]
-      security: [{session: []}]
       responses:
         200:
           description: The orders
@@ -455,8 +437,6 @@ def admin_orders(activity_id: int):
                 type: object
                 required: [orders]
                 properties: {orders: {type: array, items: Order}}
-        401: NotLoggedIn
-        403: Forbidden
         404: NotFound
     """
     admin.get(activity_id)
