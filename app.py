@@ -11,7 +11,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as settings
-from blueprints import auth, banners, caching, jobs, main, openapi, seckill
+from blueprints import auth, banners, caching, jobs, main, openapi, ops, seckill
 from blueprints.api import IdConverter, JSONProvider, register_error_handlers
 from blueprints.auth.sms import PROVIDERS
 from exts import cache, csrf, db, limiter, login_manager, mail, migrate, redis_client, talisman
@@ -46,16 +46,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login_page"
     make_celery(app)
+    ops.init_app(app)
 
     app.json = JSONProvider(app)
     app.url_map.converters["id"] = IdConverter
-    for blueprint in (main.bp, auth.bp, jobs.bp, caching.bp, banners.bp, seckill.bp, openapi.bp):
+    blueprints = (main.bp, auth.bp, jobs.bp, caching.bp, banners.bp, seckill.bp, ops.bp, openapi.bp)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     # The JSON API accepts only application/json, which no other site can send
     # without a CORS preflight we never grant; pages' forms carry CSRF tokens.
     csrf.exempt(auth.bp)
     csrf.exempt(banners.bp)
     csrf.exempt(seckill.bp)
+    csrf.exempt(ops.bp)
     register_error_handlers(app)
 
     @app.template_filter("local_time")

@@ -66,6 +66,15 @@ def schedule(value: str | None, default: timedelta) -> timedelta | crontab:
     )
 
 
+def named_entries(entries: dict[str, dict]) -> dict[str, dict]:
+    """Beat entries whose tasks carry the entry's name, so task history shows
+    which schedule sent a run (the header django-celery-beat also sets)."""
+    for name, entry in entries.items():
+        options = entry.setdefault("options", {})
+        options["headers"] = {**options.get("headers", {}), "periodic_task_name": name}
+    return entries
+
+
 def embedded_redis_url() -> str:
     """The URL of the Redis that `make run` started, else the standard local port.
 
@@ -202,6 +211,14 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
         "CACHE_REDIS_URL": redis_url,
         "CACHE_KEY_PREFIX": "cache:v1:",
         "TASK_OWNER_TTL": int(env.get("TASK_OWNER_TTL") or 86400),
+        # Task history (blueprints/ops): every run, kept this long and at most this many.
+        "TASK_HISTORY_ENABLED": _bool(env.get("TASK_HISTORY_ENABLED"), default=True),
+        "TASK_HISTORY_DAYS": int(env.get("TASK_HISTORY_DAYS") or 30),
+        "TASK_HISTORY_MAX_ROWS": int(env.get("TASK_HISTORY_MAX_ROWS") or 1_000_000),
+        # Each process writes its task changes this often, in one transaction.
+        "TASK_HISTORY_FLUSH_SECONDS": _float(env.get("TASK_HISTORY_FLUSH_SECONDS"), 0.5),
+        # How long the dashboard waits for workers to answer a remote-control query.
+        "WORKER_REPLY_TIMEOUT": _float(env.get("WORKER_REPLY_TIMEOUT"), 1.0),
         "CELERY": {
             "broker_url": env.get("CELERY_BROKER_URL") or redis_url,
             "result_backend": env.get("CELERY_RESULT_BACKEND") or redis_url,
@@ -228,19 +245,22 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
             "redis_socket_timeout": redis_timeout,
             "redis_socket_connect_timeout": redis_timeout,
             "worker_hijack_root_logger": False,
-            "beat_schedule": {
-                "sweep-code-outbox": {"task": "auth.dispatch_code_sends", "schedule": 30.0},
-                "preload-todays-sales": {
-                    "task": "seckill.preload_today",
-                    "schedule": crontab(minute="0", hour="0"),  # midnight in TIMEZONE
-                },
-                "reconcile-sales": {"task": "seckill.reconcile", "schedule": 60.0},
-                "refresh-interface-caches": {
-                    "task": "cache.refresh",
-                    "schedule": schedule(
-                        env.get("INTERFACE_CACHE_REFRESH_SCHEDULE"), timedelta(minutes=2)
-                    ),
-                },
-            },
+            "beat_schedule": named_entries(
+                {
+                    "sweep-code-outbox": {"task": "auth.dispatch_code_sends", "schedule": 30.0},
+                    "preload-todays-sales": {
+                        "task": "seckill.preload_today",
+                        "schedule": crontab(minute="0", hour="0"),  # midnight in TIMEZONE
+                    },
+                    "reconcile-sales": {"task": "seckill.reconcile", "schedule": 60.0},
+                    "refresh-interface-caches": {
+                        "task": "cache.refresh",
+                        "schedule": schedule(
+                            env.get("INTERFACE_CACHE_REFRESH_SCHEDULE"), timedelta(minutes=2)
+                        ),
+                    },
+                    "prune-task-history": {"task": "ops.prune_history", "schedule": 3600.0},
+                }
+            ),
         },
     }

@@ -9,11 +9,14 @@ from __future__ import annotations
 import logging
 import time
 import unicodedata
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import redis
 import sqlalchemy.exc
-from flask import Flask, jsonify, request
+from flask import Flask, current_app, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -81,7 +84,7 @@ def json_body() -> dict[str, Any]:
     return body
 
 
-def string_field(body: dict[str, Any], name: str, max_length: int = 320) -> str:
+def string_field(body: Mapping[str, Any], name: str, max_length: int = 320) -> str:
     value = body.get(name)
     if value is None or (isinstance(value, str) and not value.strip()):
         raise ApiError(400, "missing_field", f"'{name}' is required.")
@@ -95,6 +98,32 @@ def string_field(body: dict[str, Any], name: str, max_length: int = 320) -> str:
         message = f"'{name}' must be one line of text, without control characters."
         raise ApiError(400, "invalid_field", message)
     return value
+
+
+# Times fall in this century; outside it a time is a typo, and the far ends
+# (year 1 or 9999 with an offset) do not even convert to UTC.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def moment_field(body: Mapping[str, Any], name: str) -> datetime:
+    """An ISO 8601 time in UTC; without an offset it is read in TIMEZONE."""
+    raw = string_field(body, name, max_length=40)
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        message = f"'{name}' must be a date and time such as 2026-11-25T20:00:00+08:00."
+        raise ApiError(400, "invalid_field", message) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 with an offset
+        utc = None
+    if utc is None or not EARLIEST <= utc < LATEST:
+        message = f"'{name}' must fall between the years {EARLIEST.year} and {LATEST.year - 1}."
+        raise ApiError(400, "invalid_field", message)
+    return utc
 
 
 def is_plain_text(value: str) -> bool:

@@ -17,6 +17,7 @@ from apispec_webframeworks.flask import FlaskPlugin
 from flask import Blueprint, current_app, jsonify
 
 from blueprints.api import IdConverter
+from blueprints.ops.history import STATES as TASK_STATES
 
 bp = Blueprint("openapi", __name__)
 
@@ -178,6 +179,101 @@ SCHEMAS: dict[str, dict] = {
         },
     },
     "Empty": {"type": "object", "description": "any JSON object, {} is enough"},
+    "TaskState": {"type": "string", "enum": list(TASK_STATES)},
+    "TaskRun": {
+        "type": "object",
+        "required": ["task_id", "name", "state", "state_at", "seen_at", "retries"],
+        "properties": {
+            "task_id": {"type": "string"},
+            "name": {"type": "string", "nullable": True},
+            "state": "TaskState",
+            "state_at": MOMENT,
+            "seen_at": MOMENT,
+            "queue": {"type": "string", "nullable": True},
+            "worker": {"type": "string", "nullable": True},
+            "retries": {"type": "integer"},
+            "runtime": {"type": "number", "nullable": True},
+            "error": {"type": "string", "nullable": True},
+            "periodic_entry": {"type": "string", "nullable": True},
+            "retry_of": {"type": "string", "nullable": True},
+        },
+    },
+    "TaskRunPage": {
+        "type": "object",
+        "required": ["tasks", "next_cursor", "names"],
+        "properties": {
+            "tasks": {"type": "array", "items": "TaskRun"},
+            "next_cursor": {"type": "string", "nullable": True},
+            "names": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "TaskRunDetail": {
+        "type": "object",
+        "required": ["task"],
+        "properties": {
+            "task": {
+                "allOf": [
+                    "TaskRun",
+                    {
+                        "type": "object",
+                        "required": ["timeline", "children", "group", "reruns", "replayable"],
+                        "properties": {
+                            "received_at": NULLABLE_MOMENT,
+                            "started_at": NULLABLE_MOMENT,
+                            "finished_at": NULLABLE_MOMENT,
+                            "arguments": {"nullable": True},
+                            "replayable": {"type": "boolean"},
+                            "result": {"nullable": True},
+                            "traceback": {"type": "string", "nullable": True},
+                            "timeline": {"type": "array", "items": {"type": "object"}},
+                            "children": {"type": "array", "items": "TaskRun"},
+                            "group": {"type": "array", "items": "TaskRun"},
+                            "reruns": {"type": "array", "items": "TaskRun"},
+                        },
+                    },
+                ]
+            }
+        },
+    },
+    "Rerun": {
+        "type": "object",
+        "required": ["task_id", "retry_of"],
+        "properties": {"task_id": {"type": "string"}, "retry_of": {"type": "string"}},
+    },
+    "RevokeInput": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"terminate": {"type": "boolean"}},
+    },
+    "Revoked": {
+        "type": "object",
+        "required": ["task_id", "action"],
+        "properties": {
+            "task_id": {"type": "string"},
+            "action": {"type": "string", "enum": ["revoke", "terminate"]},
+        },
+    },
+    "Queues": {
+        "type": "object",
+        "required": ["queues", "broker"],
+        "properties": {
+            "queues": {"type": "array", "items": {"type": "object"}},
+            "broker": {"type": "string"},
+        },
+    },
+    "Workers": {
+        "type": "object",
+        "required": ["workers"],
+        "properties": {"workers": {"type": "array", "items": {"type": "object"}}},
+    },
+    "AuditPage": {
+        "type": "object",
+        "required": ["entries", "next_before"],
+        "properties": {
+            "entries": {"type": "array", "items": {"type": "object"}},
+            "next_before": {"type": "integer", "nullable": True},
+        },
+    },
 }
 
 

@@ -1,7 +1,16 @@
 """SQLAlchemy models, one module per aggregate."""
 
 from models.banner import Banner
+from models.ops import AuditEntry, TaskEvent, TaskRun
 from models.seckill import SeckillActivity, SeckillOrder
 from models.user import User
 
-__all__ = ["Banner", "SeckillActivity", "SeckillOrder", "User"]
+__all__ = [
+    "AuditEntry",
+    "Banner",
+    "SeckillActivity",
+    "SeckillOrder",
+    "TaskEvent",
+    "TaskRun",
+    "User",
+]

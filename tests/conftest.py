@@ -187,6 +187,13 @@ def admin_cookie(app) -> str:
 
 
 @pytest.fixture
+def admin(client, admin_cookie):
+    """``client``, logged in as an administrator."""
+    client.set_cookie("session", admin_cookie.split("=", 1)[1])
+    return client
+
+
+@pytest.fixture
 def login_as(client, mailbox, worker):
     """Log ``client`` in the way a user does: ask for a code, read the mail, send it."""
 

@@ -113,13 +113,6 @@ SALE = {
 }
 
 
-@pytest.fixture
-def admin(client, admin_cookie):
-    """``client``, logged in as an administrator."""
-    client.set_cookie("session", admin_cookie.split("=", 1)[1])
-    return client
-
-
 def _json_operations(client) -> list[tuple[str, str]]:
     """(method, path) of every documented operation that reads a JSON body."""
     spec = client.get("/api/openapi.json").json

@@ -17,9 +17,16 @@ from flask import current_app
 from blueprints.auth import mail, sms
 from blueprints.auth.errors import PermanentSendError, TransientSendError
 from blueprints.auth.service import code_store, mask, unseal
+from blueprints.ops.redaction import SECRET
 
 SEND_OPTIONS = dict(
-    bind=True, ignore_result=False, max_retries=4, acks_late=True, reject_on_worker_lost=True
+    bind=True,
+    ignore_result=False,
+    max_retries=4,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    # Task history keeps who was sent a code only in part, and never the code.
+    redact={"target": mask, "sealed_code": SECRET, "holder": SECRET},
 )
 RETRY_BASE_DELAY = 2.0
 RETRY_MAX_DELAY = 60.0

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from blueprints.api import ApiError, is_site_path, string_field
 from blueprints.caching import InterfaceCache, invalidate_after_commit
+from blueprints.ops.audit import audit
 from exts import db
 from models import Banner
 
@@ -95,6 +96,8 @@ def create_banner(values: dict[str, Any]) -> Banner:
         values["position"] = 0 if last is None else min(last + 1, MAX_POSITION)
     banner = Banner(**values)
     db.session.add(banner)
+    db.session.flush()  # its id, for the audit entry
+    audit("banner.create", f"banner:{banner.id}", **values)
     _commit()
     return banner
 
@@ -102,12 +105,14 @@ def create_banner(values: dict[str, Any]) -> Banner:
 def update_banner(banner: Banner, values: dict[str, Any]) -> Banner:
     for name, value in values.items():
         setattr(banner, name, value)
+    audit("banner.update", f"banner:{banner.id}", **values)
     _commit()
     return banner
 
 
 def delete_banner(banner: Banner) -> None:
     banner.is_deleted = True
+    audit("banner.delete", f"banner:{banner.id}")
     _commit()
 
 
@@ -123,6 +128,7 @@ def reorder_banners(ids: Any) -> list[Banner]:
     by_id = {banner.id: banner for banner in banners}
     for position, banner_id in enumerate(ids):
         by_id[banner_id].position = position
+    audit("banner.reorder", "banners", ids=ids)
     _commit()
     return live_banners()
 

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import redis as redis_lib
-from flask import current_app
 from sqlalchemy import func, select
 
-from blueprints.api import ApiError, string_field
+from blueprints.api import ApiError, moment_field, string_field
+from blueprints.ops.audit import audit
 from blueprints.seckill import stock
 from exts import db
 from models import SeckillActivity, SeckillOrder
@@ -22,10 +20,6 @@ log = logging.getLogger(__name__)
 FIELDS = ("title", "product", "price_cents", "total_stock", "starts_at", "ends_at")
 MAX_STOCK = 1_000_000
 MAX_PRICE_CENTS = 100_000_000
-# Sale times fall in this century; outside it a time is a typo, and the far
-# ends (year 1 or 9999 with an offset) do not even convert to UTC.
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 def clean(body: dict[str, Any], sale: SeckillActivity | None) -> dict[str, Any]:
@@ -42,7 +36,7 @@ def clean(body: dict[str, Any], sale: SeckillActivity | None) -> dict[str, Any]:
             values[name] = _whole_number(body, name, 1, top)
     for name in ("starts_at", "ends_at"):
         if sale is None or name in body:
-            values[name] = _moment(body, name)
+            values[name] = moment_field(body, name)
     current = {} if sale is None else {"starts_at": sale.starts_at, "ends_at": sale.ends_at}
     window = {**current, **values}
     if window["ends_at"] <= window["starts_at"]:
@@ -64,26 +58,6 @@ def _whole_number(body: dict[str, Any], name: str, low: int, high: int) -> int:
     return value
 
 
-def _moment(body: dict[str, Any], name: str) -> datetime:
-    """An ISO 8601 time; without an offset it is read in TIMEZONE."""
-    raw = string_field(body, name, max_length=40)
-    try:
-        moment = datetime.fromisoformat(raw)
-    except ValueError:
-        message = f"'{name}' must be a date and time such as 2026-11-25T20:00:00+08:00."
-        raise ApiError(400, "invalid_field", message) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
-    try:
-        utc = moment.astimezone(UTC)
-    except OverflowError:  # year 1 or 9999 with an offset
-        utc = None
-    if utc is None or not EARLIEST <= utc < LATEST:
-        message = f"'{name}' must fall between the years {EARLIEST.year} and {LATEST.year - 1}."
-        raise ApiError(400, "invalid_field", message)
-    return utc
-
-
 NOT_LIVE = (
     "Saved. Redis did not answer, so the sale on the site may not show this change yet;"
     " the reconciliation reports any stock difference on this page."
@@ -94,6 +68,8 @@ def create(values: dict[str, Any]) -> tuple[SeckillActivity, str | None]:
     """The new sale, and a warning if it is saved but not yet live."""
     sale = SeckillActivity(**values)
     db.session.add(sale)
+    db.session.flush()  # its id, for the audit entry
+    audit("sale.create", f"sale:{sale.id}", **values)
     db.session.commit()
     return sale, _go_live(sale)
 
@@ -102,12 +78,14 @@ def update(sale: SeckillActivity, values: dict[str, Any]) -> tuple[SeckillActivi
     added = values.get("total_stock", sale.total_stock) - sale.total_stock
     for name, value in values.items():
         setattr(sale, name, value)
+    audit("sale.update", f"sale:{sale.id}", **values)
     db.session.commit()
     return sale, _go_live(sale, added)
 
 
 def close(sale: SeckillActivity) -> tuple[SeckillActivity, str | None]:
     sale.status = "closed"
+    audit("sale.close", f"sale:{sale.id}")
     db.session.commit()
     return sale, _go_live(sale)
 

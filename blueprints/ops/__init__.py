@@ -1,0 +1,19 @@
+"""The operator's side of tasks: history in the database, the /admin/tasks
+dashboard, queues, workers, and the audit log."""
+
+from flask import Flask
+
+from blueprints.ops import live, recorder
+from blueprints.ops import tasks as _tasks  # noqa: F401  (registers the tasks)
+from blueprints.ops.views import bp
+
+
+def init_app(app: Flask) -> None:
+    """Record this process's task changes, and let a worker send heartbeats."""
+    recorder.init_app(app)
+    celery = app.extensions["celery"]
+    celery.flask_app = app
+    celery.steps["consumer"].add(live.Heartbeat)
+
+
+__all__ = ["bp", "init_app"]

@@ -1,0 +1,57 @@
+"""What an operator can do to a task: run it again, revoke it, terminate it.
+Each is written to the audit log."""
+
+from __future__ import annotations
+
+import json
+
+from celery import Celery
+
+from blueprints.api import ApiError
+from blueprints.ops import recorder
+from blueprints.ops.audit import audit
+from blueprints.ops.history import FINISHED
+from exts import db
+from models import TaskRun
+from models.types import utcnow
+
+RERUNNABLE = frozenset({"FAILURE", "REVOKED", "REJECTED"})
+
+
+def rerun(celery: Celery, run: TaskRun) -> str:
+    """Queue a new run with the old one's arguments, linked to it; its task id."""
+    if run.state not in RERUNNABLE:
+        raise ApiError(
+            409, "not_failed", f"Only failed or revoked tasks run again; this one is {run.state}."
+        )
+    task = celery.tasks.get(run.name or "")
+    if task is None:
+        raise ApiError(409, "unknown_task", f"No task named {run.name!r} is installed here.")
+    if not run.replayable or not run.arguments:
+        message = ("Its arguments held secrets, which history does not keep: start it again"
+                   " the way it was started (ask for a new code, say).")  # fmt: skip
+        raise ApiError(409, "not_replayable", message)
+    arguments = json.loads(run.arguments)
+    result = task.apply_async(arguments["args"], arguments["kwargs"],
+                              headers={"retry_of": run.task_id})  # fmt: skip
+    audit("task.retry", f"task:{run.task_id}", name=run.name, new_task_id=result.id)
+    db.session.commit()
+    return result.id
+
+
+def revoke(celery: Celery, run: TaskRun, terminate: bool) -> str:
+    """Revoke a waiting task, or terminate a running one; what was asked."""
+    if run.state in FINISHED:
+        raise ApiError(409, "finished", f"It has finished already ({run.state}).")
+    if run.state == "STARTED" and not terminate:
+        raise ApiError(409, "running", 'It is running: revoke with {"terminate": true} to stop it.')
+    # Workers keep revoked ids in memory (and in --statedb across restarts):
+    # one that later receives the task drops it and records REVOKED.
+    celery.control.revoke(run.task_id, terminate=terminate, signal="SIGTERM")
+    action = "terminate" if terminate else "revoke"
+    audit(f"task.{action}", f"task:{run.task_id}", name=run.name, state=run.state)
+    db.session.commit()
+    if not terminate and (current := recorder.current()) is not None:
+        # Waiting in a queue, it is revoked from now on, whenever a worker gets to it.
+        current.add(run.task_id, "REVOKED", detail="revoked by an operator", finished_at=utcnow())
+    return action

@@ -1,0 +1,330 @@
+"""Task history: every state change of every task, written in batches.
+
+Celery's signals fire in the process where a change happens: SENT where a task
+is queued (web, beat, a worker), RECEIVED in a worker's main process, STARTED
+and the outcome where the task runs (the worker itself, or a prefork child).
+Each process buffers its changes and one thread writes them every
+``TASK_HISTORY_FLUSH_SECONDS``: one transaction per batch, not per change, so a
+task never waits on the database. Batches from several processes meet in one
+upsert whose rules do not depend on which lands first: the later state wins,
+the earliest sighting stays, a known field is not forgotten.
+
+A process killed outright loses its last unwritten batch (at most one flush
+interval); a stopped one writes it on the way out.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import os
+import threading
+import time
+import traceback as traceback_lib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from celery import signals
+from flask import Flask
+from sqlalchemy import case, func, insert
+from sqlalchemy.dialects import mysql, postgresql, sqlite
+
+from blueprints.ops.redaction import recorded_arguments
+from exts import db
+from models import TaskEvent, TaskRun
+from models.types import utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_RESULT_CHARS = 2000
+MAX_ERROR_CHARS = 2000
+MAX_TRACEBACK_CHARS = 20_000
+MAX_BUFFERED = 100_000  # changes kept while the database is away; older ones are dropped
+
+# How two sightings of one task merge (in a batch, and in the upsert).
+KEEP_FIRST = ("name", "queue", "arguments", "replayable", "parent_id", "root_id", "group_id",
+              "periodic_entry", "retry_of")  # fmt: skip
+TAKE_NEWEST = ("worker", "result", "error", "traceback", "received_at", "started_at",
+               "finished_at", "runtime")  # fmt: skip
+RUN_COLUMNS = ("task_id", "state", "state_at", "seen_at", "retries", *KEEP_FIRST, *TAKE_NEWEST)
+
+
+@dataclass
+class Change:
+    task_id: str
+    state: str
+    at: datetime
+    fields: dict[str, Any] = field(default_factory=dict)
+    detail: str | None = None
+
+
+def merge(changes: list[Change]) -> list[dict[str, Any]]:
+    """One row per task from its changes, by the same rules as the upsert."""
+    rows: dict[str, dict[str, Any]] = {}
+    for change in changes:
+        row = rows.get(change.task_id)
+        if row is None:
+            row = rows[change.task_id] = dict.fromkeys(RUN_COLUMNS)
+            row.update(task_id=change.task_id, state=change.state, state_at=change.at,
+                       seen_at=change.at)  # fmt: skip
+        elif change.at >= row["state_at"]:
+            row.update(state=change.state, state_at=change.at)
+        row["seen_at"] = min(row["seen_at"], change.at)
+        values = change.fields
+        if values.get("retries") is not None:
+            row["retries"] = max(row["retries"] or 0, values["retries"])
+        for name in KEEP_FIRST:
+            if row[name] is None:
+                row[name] = values.get(name)
+        for name in TAKE_NEWEST:
+            if values.get(name) is not None:
+                row[name] = values[name]
+    return [rows[task_id] for task_id in sorted(rows)]  # one lock order for every writer
+
+
+def upsert_runs(connection, rows: list[dict[str, Any]]) -> None:
+    """Insert the rows, or merge each into the row its task already has."""
+    table = TaskRun.__table__
+    dialect = connection.dialect.name
+    mysql_like = dialect in ("mysql", "mariadb")
+    statement: Any
+    if mysql_like:
+        statement = mysql.insert(table)
+        new = statement.inserted
+    else:
+        statement = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+        new = statement.excluded
+    old = table.c
+    later = new.state_at >= old.state_at
+    # In this order: MySQL's assignments see the columns assigned before them,
+    # so state must be decided while state_at is still the old one.
+    merged = [
+        ("state", case((later, new.state), else_=old.state)),
+        ("state_at", case((later, new.state_at), else_=old.state_at)),
+        ("seen_at", case((new.seen_at < old.seen_at, new.seen_at), else_=old.seen_at)),
+        (
+            "retries",
+            case(
+                (new.retries > old.retries, new.retries),
+                else_=func.coalesce(old.retries, new.retries),
+            ),
+        ),  # fmt: skip
+        *((name, func.coalesce(old[name], new[name])) for name in KEEP_FIRST),
+        *((name, func.coalesce(new[name], old[name])) for name in TAKE_NEWEST),
+    ]
+    if mysql_like:
+        statement = statement.on_duplicate_key_update(merged)
+    else:
+        statement = statement.on_conflict_do_update(index_elements=["task_id"], set_=dict(merged))
+    connection.execute(statement, rows)
+
+
+class Recorder:
+    """This process's buffer of task changes and the thread that writes it."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.interval = app.config["TASK_HISTORY_FLUSH_SECONDS"]
+        self.enabled = app.config["TASK_HISTORY_ENABLED"]
+        self.buffer: list[Change] = []
+        self.lock = threading.Lock()
+        self.wake = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.started_at: dict[str, float] = {}  # task id -> monotonic start, for runtime
+        self.outcome: dict[str, dict[str, Any]] = {}  # error details until postrun
+
+    def add(self, task_id: str | None, state: str, detail: str | None = None, **fields) -> None:
+        if not self.enabled or not task_id:
+            return
+        change = Change(task_id, state, utcnow(), fields, detail)
+        with self.lock:
+            self.buffer.append(change)
+            if len(self.buffer) > MAX_BUFFERED:
+                del self.buffer[: len(self.buffer) - MAX_BUFFERED]
+        if self.thread is None or not self.thread.is_alive():
+            self._start_thread()
+
+    def _start_thread(self) -> None:
+        with self.lock:
+            if self.thread is not None and self.thread.is_alive():
+                return
+            self.thread = threading.Thread(target=self._run, name="task-history", daemon=True)
+            self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self.wake.wait(self.interval)
+            self.wake.clear()
+            self.flush()
+
+    def flush(self) -> None:
+        """Write what is buffered; on failure keep it for the next try."""
+        with self.lock:
+            changes, self.buffer = self.buffer, []
+        if not changes:
+            return
+        try:
+            with self.app.app_context(), db.engine.begin() as connection:
+                upsert_runs(connection, merge(changes))
+                connection.execute(insert(TaskEvent), [
+                    {"task_id": c.task_id, "state": c.state, "at": c.at,
+                     "worker": c.fields.get("worker"), "detail": c.detail}
+                    for c in changes
+                ])  # fmt: skip
+        except Exception:
+            log.warning("task history: %d changes not written yet", len(changes), exc_info=True)
+            with self.lock:
+                self.buffer[:0] = changes
+
+    def after_fork(self) -> None:
+        """A forked child starts with its parent's buffer, which the parent writes."""
+        self.buffer, self.lock, self.thread = [], threading.Lock(), None
+        self.started_at.clear()
+        self.outcome.clear()
+
+
+_recorder: Recorder | None = None
+
+
+def current() -> Recorder | None:
+    return _recorder
+
+
+def init_app(app: Flask) -> None:
+    """Record this process's task changes for ``app`` (the latest app wins, as
+    Celery's default app does)."""
+    global _recorder
+    first = _recorder is None
+    _recorder = Recorder(app)
+    if first:
+        _connect()
+
+
+def _task_of(name: str | None):
+    from celery import current_app as celery_app
+
+    return celery_app.tasks.get(name) if name else None
+
+
+def _queue(delivery_info: dict | None) -> str | None:
+    return (delivery_info or {}).get("routing_key") or None
+
+
+def _connect() -> None:
+    def record(*args, **kwargs) -> None:
+        if _recorder is not None:
+            _recorder.add(*args, **kwargs)
+
+    @signals.before_task_publish.connect(weak=False)
+    def sent(sender=None, body=None, routing_key=None, headers=None, **_):
+        headers = headers or {}
+        if headers.get("retries"):  # Celery re-queueing its own retry: RETRY says it
+            return
+        args, kwargs = (body or ((), {}))[:2]
+        arguments, replayable = recorded_arguments(_task_of(sender), args, kwargs)
+        record(headers.get("id"), "SENT", name=sender, queue=routing_key or None,
+               arguments=arguments, replayable=replayable, parent_id=headers.get("parent_id"),
+               root_id=headers.get("root_id"), group_id=headers.get("group"),
+               periodic_entry=headers.get("periodic_task_name"),
+               retry_of=headers.get("retry_of"))  # fmt: skip
+
+    @signals.task_received.connect(weak=False)
+    def received(sender=None, request=None, **_):
+        arguments, replayable = recorded_arguments(_task_of(request.name), request.args,
+                                                   request.kwargs)  # fmt: skip
+        record(request.id, "RECEIVED", name=request.name, worker=request.hostname,
+               queue=_queue(request.delivery_info), received_at=utcnow(),
+               arguments=arguments, replayable=replayable)  # fmt: skip
+
+    @signals.task_prerun.connect(weak=False)
+    def started(sender=None, task_id=None, task=None, **_):
+        if _recorder is None:
+            return
+        _recorder.started_at[task_id] = time.monotonic()
+        request = task.request
+        record(task_id, "STARTED", name=task.name, worker=request.hostname,
+               queue=_queue(request.delivery_info), started_at=utcnow(),
+               retries=request.retries, parent_id=request.parent_id, root_id=request.root_id,
+               group_id=request.group,
+               periodic_entry=getattr(request, "periodic_task_name", None),
+               retry_of=getattr(request, "retry_of", None))  # fmt: skip
+
+    @signals.task_failure.connect(weak=False)
+    def failed(sender=None, task_id=None, exception=None, einfo=None, **_):
+        if _recorder is not None:
+            _recorder.outcome[task_id] = {
+                "error": _error(exception),
+                "traceback": _traceback(einfo, exception),
+            }
+
+    @signals.task_retry.connect(weak=False)
+    def retried(sender=None, request=None, reason=None, **_):
+        if _recorder is not None and request is not None:
+            _recorder.outcome[request.id] = {"error": _error(reason), "detail": _error(reason)}
+
+    @signals.task_postrun.connect(weak=False)
+    def finished(sender=None, task_id=None, task=None, retval=None, state=None, **_):
+        if _recorder is None:
+            return
+        began = _recorder.started_at.pop(task_id, None)
+        outcome = _recorder.outcome.pop(task_id, {})
+        values: dict[str, Any] = {"finished_at": utcnow(), "worker": task.request.hostname}
+        if began is not None:
+            values["runtime"] = round(time.monotonic() - began, 6)
+        if state == "SUCCESS":
+            values.update(result=_result(retval), error="", traceback="")
+        elif state == "RETRY":
+            values["retries"] = task.request.retries + 1
+            values["error"] = outcome.get("error")
+        else:
+            values.update(error=outcome.get("error"), traceback=outcome.get("traceback"))
+        detail = outcome.get("detail") or outcome.get("error")
+        record(task_id, state or "FAILURE", detail=detail, **values)
+
+    @signals.task_revoked.connect(weak=False)
+    def revoked(sender=None, request=None, terminated=None, signum=None, expired=None, **_):
+        if request is None:
+            return
+        why = "expired" if expired else f"terminated by signal {signum}" if terminated else None
+        record(request.id, "REVOKED", detail=why, name=getattr(sender, "name", None),
+               worker=getattr(request, "hostname", None), finished_at=utcnow())  # fmt: skip
+
+    def write_now(**_) -> None:
+        if _recorder is not None:
+            _recorder.flush()
+
+    signals.worker_process_shutdown.connect(write_now, weak=False)
+    signals.worker_shutdown.connect(write_now, weak=False)
+    atexit.register(write_now)
+
+    def forget_parents_buffer() -> None:
+        if _recorder is not None:
+            _recorder.after_fork()
+
+    os.register_at_fork(after_in_child=forget_parents_buffer)
+
+
+def _error(exception: BaseException | Any) -> str | None:
+    if exception is None:
+        return None
+    if isinstance(exception, BaseException):
+        text = f"{type(exception).__name__}: {exception}"
+    else:
+        text = str(exception)
+    return text[:MAX_ERROR_CHARS]
+
+
+def _traceback(einfo: Any, exception: BaseException | None) -> str | None:
+    text = getattr(einfo, "traceback", None)
+    if text is None and isinstance(exception, BaseException):
+        text = "".join(traceback_lib.format_exception(exception))
+    return text[-MAX_TRACEBACK_CHARS:] if text else None
+
+
+def _result(value: Any) -> str:
+    text = json.dumps(value, default=repr, ensure_ascii=False)
+    if len(text) > MAX_RESULT_CHARS:
+        return json.dumps({"truncated": text[:MAX_RESULT_CHARS]}, ensure_ascii=False)
+    return text

@@ -1,0 +1,128 @@
+"""What operators look back on: every task run, its timeline, and their own actions."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy import Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from exts import db
+from models.types import UTCDateTime, utcnow
+
+TASK_ID_LENGTH = 64
+
+
+class TaskRun(db.Model):  # type: ignore[name-defined]  # db.Model is built at runtime
+    """One task id: what it is, where it ran, how it ended. A task that Celery
+    retries keeps its id, so its retries are one row (and several events)."""
+
+    __tablename__ = "task_runs"
+    # The list is newest first, filtered by state or name: each filter has an
+    # index that also gives the order, so a page reads 50 rows, not the table.
+    __table_args__ = (
+        Index("ix_task_runs_seen", "seen_at", "task_id"),
+        Index("ix_task_runs_state_seen", "state", "seen_at", "task_id"),
+        Index("ix_task_runs_name_seen", "name", "seen_at", "task_id"),
+        Index("ix_task_runs_parent", "parent_id"),
+        Index("ix_task_runs_root", "root_id"),
+        Index("ix_task_runs_group", "group_id"),
+        Index("ix_task_runs_retry_of", "retry_of"),
+    )
+
+    task_id: Mapped[str] = mapped_column(String(TASK_ID_LENGTH), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(16))
+    state_at: Mapped[UTCDateTime]  # when ``state`` was reached: the later event wins
+    seen_at: Mapped[UTCDateTime]  # first sight: sent, or else received
+    queue: Mapped[str | None] = mapped_column(String(200))
+    worker: Mapped[str | None] = mapped_column(String(200))
+    arguments: Mapped[str | None] = mapped_column(Text)  # JSON, secrets redacted
+    replayable: Mapped[bool | None]  # arguments are complete: an operator may run it again
+    result: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    traceback: Mapped[str | None] = mapped_column(Text)
+    retries: Mapped[int | None]
+    parent_id: Mapped[str | None] = mapped_column(String(TASK_ID_LENGTH))
+    root_id: Mapped[str | None] = mapped_column(String(TASK_ID_LENGTH))
+    group_id: Mapped[str | None] = mapped_column(String(TASK_ID_LENGTH))
+    periodic_entry: Mapped[str | None] = mapped_column(String(200))
+    retry_of: Mapped[str | None] = mapped_column(String(TASK_ID_LENGTH))  # an operator's rerun
+    received_at: Mapped[UTCDateTime | None]
+    started_at: Mapped[UTCDateTime | None]
+    finished_at: Mapped[UTCDateTime | None]
+    runtime: Mapped[float | None]  # seconds, of the last attempt
+
+    def to_json(self, detail: bool = False) -> dict:
+        body = {
+            "task_id": self.task_id,
+            "name": self.name,
+            "state": self.state,
+            "state_at": self.state_at.isoformat(),
+            "seen_at": self.seen_at.isoformat(),
+            "queue": self.queue,
+            "worker": self.worker,
+            "retries": self.retries or 0,
+            "runtime": self.runtime,
+            "error": self.error or None,
+            "periodic_entry": self.periodic_entry,
+            "retry_of": self.retry_of,
+        }
+        if detail:
+            times = ("received_at", "started_at", "finished_at")
+            body.update({name: _iso(getattr(self, name)) for name in times})
+            body.update(
+                parent_id=self.parent_id,
+                root_id=self.root_id,
+                group_id=self.group_id,
+                arguments=json.loads(self.arguments) if self.arguments else None,
+                replayable=bool(self.replayable),
+                result=json.loads(self.result) if self.result else None,
+                traceback=self.traceback or None,
+            )
+        return body
+
+
+class TaskEvent(db.Model):  # type: ignore[name-defined]  # db.Model is built at runtime
+    """One state change of a task: its timeline."""
+
+    __tablename__ = "task_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[str] = mapped_column(String(TASK_ID_LENGTH), index=True)
+    state: Mapped[str] = mapped_column(String(16))
+    at: Mapped[UTCDateTime] = mapped_column(index=True)
+    worker: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+    def to_json(self) -> dict:
+        return {"state": self.state, "at": self.at.isoformat(), "worker": self.worker,
+                "detail": self.detail}  # fmt: skip
+
+
+class AuditEntry(db.Model):  # type: ignore[name-defined]  # db.Model is built at runtime
+    """Who changed what, when: operator actions and admin edits."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[UTCDateTime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(50))
+    target: Mapped[str] = mapped_column(String(100))
+    detail: Mapped[str | None] = mapped_column(Text)  # JSON
+
+    def to_json(self) -> dict:
+        return {
+            "id": self.id,
+            "at": self.at.isoformat(),
+            "actor": self.actor,
+            "action": self.action,
+            "target": self.target,
+            "detail": json.loads(self.detail) if self.detail else None,
+        }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
