@@ -199,6 +199,8 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
         "SECKILL_DRAIN_LIMIT": int(env.get("SECKILL_DRAIN_LIMIT") or 20_000),
         # A reservation a killed drainer left pending is taken over after this long.
         "SECKILL_CLAIM_AFTER_MS": int(env.get("SECKILL_CLAIM_AFTER_MS") or 30_000),
+        # A sale's CSV export can be downloaded this long, then Redis drops it.
+        "EXPORT_TTL": int(env.get("EXPORT_TTL") or 3600),
         # Flask-Caching: short-lived snapshots (the sale pages' polls), see the README.
         # In each process by default: it measured faster than RedisCache, and
         # keeps answering while Redis hangs.

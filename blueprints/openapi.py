@@ -176,6 +176,17 @@ SCHEMAS: dict[str, dict] = {
             "ready": {"type": "boolean"},
             "result": {},
             "error": {"type": "string"},
+            "progress": {
+                "type": "object",
+                "description": "while a long task runs (state PROGRESS)",
+                "required": ["current", "total", "percent", "description"],
+                "properties": {
+                    "current": {"type": "integer"},
+                    "total": {"type": "integer"},
+                    "percent": {"type": "number"},
+                    "description": {"type": "string"},
+                },
+            },
         },
     },
     "Empty": {"type": "object", "description": "any JSON object, {} is enough"},

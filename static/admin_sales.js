@@ -76,9 +76,54 @@ function render(sales) {
       details.hidden = !open.has(sale.id);
       if (!details.hidden) listOrders(sale.id, list);
     });
-    cell(row, addStock, close, showOrders).className = "actions";
+    const exportCsv = action("Export CSV", () => startExport(sale));
+    cell(row, addStock, close, showOrders, exportCsv).className = "actions";
     rows.append(row, details);
     if (!details.hidden) listOrders(sale.id, list);
+  }
+}
+
+// An export runs as a task: its progress bar, then its download link, or why it failed.
+async function startExport(sale) {
+  const section = document.getElementById("exports");
+  const item = document.createElement("li");
+  item.dataset.testid = "export";
+  const label = document.createElement("span");
+  const bar = document.createElement("progress");
+  bar.max = 100;
+  const line = document.createElement("p");
+  line.className = "status";
+  label.textContent = `Orders of “${sale.title}”`;
+  item.append(label, bar, line);
+  section.hidden = false;
+  document.getElementById("export-list").prepend(item);
+  say(line, "pending", "Queued: waiting for a worker…");
+  const started = await api("POST", `/api/admin/sales/${sale.id}/export`, {});
+  if (started.status !== 202) return say(line, "error", errorMessage(started));
+  const taskId = started.data.task_id;
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const result = await api("GET", `/api/tasks/${taskId}`);
+    if (result.status !== 200) return say(line, "error", errorMessage(result));
+    const task = result.data;
+    if (task.state === "PROGRESS") {
+      const {current, total, percent, description} = task.progress;
+      bar.value = percent;
+      say(line, "pending", `${description}: ${current.toLocaleString()} of ${total.toLocaleString()} (${percent}%)`);
+    } else if (task.state === "SUCCESS") {
+      bar.value = 100;
+      const link = document.createElement("a");
+      link.href = task.result.download;
+      link.textContent = `Download ${task.result.rows.toLocaleString()} orders (CSV)`;
+      link.dataset.testid = "export-link";
+      line.replaceChildren(link, ` · until ${when.format(new Date(task.result.expires_at))}`);
+      line.dataset.kind = "success";
+      return;
+    } else if (task.state === "FAILURE") {
+      return say(line, "error", `The export failed: ${task.error}`);
+    } else if (task.state === "STARTED") {
+      say(line, "pending", "Counting the orders…");
+    }
   }
 }
 

@@ -6,6 +6,7 @@ from celery.states import FAILURE, READY_STATES, RETRY, SUCCESS
 from flask import Blueprint, current_app, jsonify, session
 
 from blueprints.api import ApiError
+from blueprints.jobs.progress import PROGRESS
 from exts import redis_client
 
 bp = Blueprint("jobs", __name__)
@@ -59,4 +60,6 @@ def task_status(task_id: str):
         body["result"] = meta["result"]
     elif state in (FAILURE, RETRY):
         body["error"] = str(meta["result"])
+    elif state == PROGRESS:
+        body["progress"] = meta["result"]
     return jsonify(body)

@@ -8,8 +8,9 @@ import time
 from celery import shared_task
 from flask import current_app
 
+from blueprints.jobs.progress import Progress
 from blueprints.queueing import queue_or_log
-from blueprints.seckill import drift, orders, payment, stock
+from blueprints.seckill import drift, export, orders, payment, stock
 from blueprints.seckill.keys import DRAIN_KICKED, drift_key
 from exts import redis_client
 
@@ -65,6 +66,19 @@ def schedule_cancel(order_ids: list[int], due_at: float) -> None:
     visibility = current_app.config["CELERY"]["broker_transport_options"]["visibility_timeout"]
     countdown = max(0.0, min(due_at - time.time(), visibility / 2))
     cancel_unpaid.apply_async((order_ids, due_at), countdown=countdown)
+
+
+@shared_task(
+    name="seckill.export_orders", bind=True, ignore_result=False, acks_late=True,
+    reject_on_worker_lost=True,
+)  # fmt: skip
+def export_orders(self, sale_id: int) -> dict:
+    """A sale's orders as CSV, reporting progress; where to download it.
+    Run again (a redelivery), it writes a new file; the old one expires."""
+    progress = Progress(self, export.count_orders(sale_id), "Writing orders")
+    result = export.write_csv(sale_id, on_rows=progress.update)
+    progress.update(result["rows"], "Done")
+    return result
 
 
 @shared_task(name="seckill.preload_today")

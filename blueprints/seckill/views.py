@@ -6,13 +6,17 @@ from datetime import datetime
 from typing import Any
 
 import click
-from flask import Blueprint, jsonify, render_template
+from celery.utils import uuid
+from flask import Blueprint, Response, abort, jsonify, render_template
 from sqlalchemy import select
 
 from blueprints.api import ApiError, json_body
 from blueprints.auth.access import admin_api, admin_page, session_identity, session_user_id
-from blueprints.seckill import admin, gate, orders, payment, stock, tasks
-from exts import cache, db
+from blueprints.jobs import task_owner
+from blueprints.ops.audit import audit
+from blueprints.queueing import queue_or_log
+from blueprints.seckill import admin, export, gate, orders, payment, stock, tasks
+from exts import cache, db, redis_client
 from models import SeckillActivity, SeckillOrder
 from models.types import utcnow
 
@@ -447,6 +451,45 @@ def admin_orders(activity_id: int):
         .limit(1000)
     )
     return jsonify(orders=[order.to_json() for order in db.session.scalars(query)])
+
+
+@bp.post("/api/admin/sales/<id:activity_id>/export")
+@admin_api
+def admin_export(activity_id: int):
+    """Export a sale's orders as CSV; follow the task at /api/tasks/<task_id>
+    (progress while it runs, then the download link, which expires).
+    ---
+    post:
+      tags: [admin]
+      responses:
+        202:
+          description: Queued
+          content:
+            application/json:
+              schema: {type: object, required: [task_id], properties: {task_id: {type: string}}}
+        404: NotFound
+    """
+    sale = admin.get(activity_id)
+    task_id = uuid()
+    key, owner, ttl = task_owner(task_id)
+    redis_client.set(key, owner, ex=ttl)
+    if not queue_or_log(tasks.export_orders, (sale.id,), task_id=task_id):
+        raise ApiError(503, "queue_unavailable", "Tasks cannot be queued right now; try again.",
+                       retry_after=5)  # fmt: skip
+    audit("sale.export", f"sale:{sale.id}", task_id=task_id)
+    db.session.commit()
+    return jsonify(task_id=task_id), 202
+
+
+@bp.get("/admin/sales/<id:activity_id>/exports/<token>.csv")
+@admin_page
+def admin_export_download(activity_id: int, token: str):
+    chunks = export.read_chunks(activity_id, token) if len(token) <= 64 else None
+    if chunks is None:
+        abort(404, "This export has expired or never existed: export the sale again.")
+    disposition = f'attachment; filename="sale-{activity_id}-orders.csv"'
+    headers = {"Content-Disposition": disposition, "Cache-Control": "no-store"}
+    return Response(chunks, mimetype="text/csv", headers=headers)
 
 
 @bp.get("/admin/sales")
