@@ -219,6 +219,8 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
         "TASK_HISTORY_MAX_ROWS": int(env.get("TASK_HISTORY_MAX_ROWS") or 1_000_000),
         # Each process writes its task changes this often, in one transaction.
         "TASK_HISTORY_FLUSH_SECONDS": _float(env.get("TASK_HISTORY_FLUSH_SECONDS"), 0.5),
+        # /metrics answers a caller with "Authorization: Bearer <token>"; unset, it is off (404).
+        "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
         # How long the dashboard waits for workers to answer a remote-control query.
         "WORKER_REPLY_TIMEOUT": _float(env.get("WORKER_REPLY_TIMEOUT"), 1.0),
         "CELERY": {

@@ -10,6 +10,7 @@ replaced, used or has expired meanwhile is skipped rather than mail a dead code.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 from celery import Task, shared_task
 from flask import current_app
@@ -17,6 +18,7 @@ from flask import current_app
 from blueprints.auth import mail, sms
 from blueprints.auth.errors import PermanentSendError, TransientSendError
 from blueprints.auth.service import code_store, mask, unseal
+from blueprints.ops import metrics
 from blueprints.ops.redaction import SECRET
 
 SEND_OPTIONS = dict(
@@ -58,30 +60,48 @@ def _stale(target: str, code: str, purpose: str, holder: str) -> dict | None:
     return {"to": mask(target), "skipped": "a newer code replaced it, or it was used or expired"}
 
 
+def _send(task: Task, channel: str, target: str, sealed_code: str, purpose: str,
+          holder: str, deliver: Callable[[str, str], dict]) -> dict:  # fmt: skip
+    """Send the code through ``deliver(target, code)``, counting the outcome."""
+
+    def outcome(name: str) -> None:
+        metrics.count("shop_code_sends_total", channel=channel, outcome=name)
+
+    try:
+        code = _code(sealed_code)
+        if skipped := _stale(target, code, purpose, holder):
+            outcome("skipped")
+            return {"channel": channel, **skipped}
+        sent = deliver(target, code)
+    except TransientSendError as error:
+        outcome("failed" if task.request.retries >= task.max_retries else "retried")
+        _retry_later(task, error)
+    except PermanentSendError:
+        outcome("failed")
+        raise
+    outcome("sent")
+    return {"channel": channel, "to": mask(target), **sent}
+
+
 @shared_task(name="auth.send_code_email", **SEND_OPTIONS)
 def send_code_email(self, target: str, sealed_code: str, purpose: str, holder: str = "") -> dict:
     """Mail a verification code; retried with backoff on transient SMTP errors."""
-    code = _code(sealed_code)
-    if skipped := _stale(target, code, purpose, holder):
-        return {"channel": "email", **skipped}
-    try:
-        mail.send_code_mail(target, code, purpose)
-    except TransientSendError as error:
-        _retry_later(self, error)
-    return {"channel": "email", "to": mask(target)}
+
+    def deliver(to: str, code: str) -> dict:
+        mail.send_code_mail(to, code, purpose)
+        return {}
+
+    return _send(self, "email", target, sealed_code, purpose, holder, deliver)
 
 
 @shared_task(name="auth.send_code_sms", **SEND_OPTIONS)
 def send_code_sms(self, target: str, sealed_code: str, purpose: str, holder: str = "") -> dict:
     """Text a verification code, failing over between providers, then retrying."""
-    code = _code(sealed_code)
-    if skipped := _stale(target, code, purpose, holder):
-        return {"channel": "sms", **skipped}
-    try:
-        provider = sms.send_code_sms(target, code)
-    except TransientSendError as error:
-        _retry_later(self, error)
-    return {"channel": "sms", "to": mask(target), "provider": provider}
+
+    def deliver(to: str, code: str) -> dict:
+        return {"provider": sms.send_code_sms(to, code)}
+
+    return _send(self, "sms", target, sealed_code, purpose, holder, deliver)
 
 
 SEND_TASKS = {"email": send_code_email, "sms": send_code_sms}

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from blueprints.caching.local import CHANNEL, drop_local, local_copies
 from blueprints.lua import script
+from blueprints.ops import metrics
 from exts import db, redis_client
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,11 @@ class InterfaceCache:
         return self
 
     def get(self) -> tuple[str, str]:
+        body, served = self._get()
+        metrics.count("shop_cache_answers_total", cache=self.name, kind=served)
+        return body, served
+
+    def _get(self) -> tuple[str, str]:
         config = current_app.config
         if not config["INTERFACE_CACHE_ENABLED"]:
             return self.load(), "bypass"

@@ -3,7 +3,7 @@ dashboard, queues, workers, and the audit log."""
 
 from flask import Flask
 
-from blueprints.ops import live, recorder
+from blueprints.ops import live, metrics, recorder
 from blueprints.ops import tasks as _tasks  # noqa: F401  (registers the tasks)
 from blueprints.ops.views import bp
 
@@ -11,6 +11,7 @@ from blueprints.ops.views import bp
 def init_app(app: Flask) -> None:
     """Record this process's task changes, and let a worker send heartbeats."""
     recorder.init_app(app)
+    metrics.init_app(app)
     celery = app.extensions["celery"]
     celery.flask_app = app
     celery.steps["consumer"].add(live.Heartbeat)

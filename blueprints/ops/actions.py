@@ -53,5 +53,11 @@ def revoke(celery: Celery, run: TaskRun, terminate: bool) -> str:
     db.session.commit()
     if not terminate and (current := recorder.current()) is not None:
         # Waiting in a queue, it is revoked from now on, whenever a worker gets to it.
-        current.add(run.task_id, "REVOKED", detail="revoked by an operator", finished_at=utcnow())
+        current.add(
+            run.task_id,
+            "REVOKED",
+            detail="revoked by an operator",
+            counted=False,
+            finished_at=utcnow(),
+        )  # the worker counts it when it drops the task
     return action

@@ -31,6 +31,7 @@ from flask import Flask
 from sqlalchemy import case, func, insert
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
+from blueprints.ops import metrics
 from blueprints.ops.redaction import recorded_arguments
 from exts import db
 from models import TaskEvent, TaskRun
@@ -135,7 +136,12 @@ class Recorder:
         self.started_at: dict[str, float] = {}  # task id -> monotonic start, for runtime
         self.outcome: dict[str, dict[str, Any]] = {}  # error details until postrun
 
-    def add(self, task_id: str | None, state: str, detail: str | None = None, **fields) -> None:
+    def add(self, task_id: str | None, state: str, detail: str | None = None, counted: bool = True,
+            **fields) -> None:  # fmt: skip
+        """Buffer a change of ``task_id``; ``counted`` also counts it in /metrics."""
+        if counted:
+            metrics.count_task(state, fields.get("name"), fields.get("worker"),
+                               fields.get("queue"), fields.get("runtime"))  # fmt: skip
         if not self.enabled or not task_id:
             return
         change = Change(task_id, state, utcnow(), fields, detail)
@@ -270,13 +276,19 @@ def _connect() -> None:
             return
         began = _recorder.started_at.pop(task_id, None)
         outcome = _recorder.outcome.pop(task_id, {})
-        values: dict[str, Any] = {"finished_at": utcnow(), "worker": task.request.hostname}
+        request = task.request
+        values: dict[str, Any] = {
+            "finished_at": utcnow(),
+            "worker": request.hostname,
+            "name": task.name,
+            "queue": _queue(request.delivery_info),
+        }
         if began is not None:
             values["runtime"] = round(time.monotonic() - began, 6)
         if state == "SUCCESS":
             values.update(result=_result(retval), error="", traceback="")
         elif state == "RETRY":
-            values["retries"] = task.request.retries + 1
+            values["retries"] = request.retries + 1
             values["error"] = outcome.get("error")
         else:
             values.update(error=outcome.get("error"), traceback=outcome.get("traceback"))

@@ -9,6 +9,7 @@ from celery import shared_task
 from flask import current_app
 
 from blueprints.jobs.progress import Progress
+from blueprints.ops import metrics
 from blueprints.queueing import queue_or_log
 from blueprints.seckill import drift, export, orders, payment, stock
 from blueprints.seckill.keys import DRAIN_KICKED, drift_key
@@ -39,13 +40,14 @@ def _drain() -> int:
         limit=config["SECKILL_DRAIN_LIMIT"],
         batch=config["SECKILL_DRAIN_BATCH"],
         stale_after_ms=config["SECKILL_CLAIM_AFTER_MS"],
-        on_written=_cancel_when_due,
+        on_written=_after_written,
     )
 
 
-def _cancel_when_due(order_ids: list[int]) -> None:
+def _after_written(order_ids: list[int]) -> None:
     # One delayed task per batch cancels the orders still unpaid by then.
     if order_ids:
+        metrics.count("shop_orders_written_total", len(order_ids))
         schedule_cancel(order_ids, time.time() + current_app.config["SECKILL_PAY_TIMEOUT"])
 
 

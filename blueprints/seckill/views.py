@@ -13,6 +13,7 @@ from sqlalchemy import select
 from blueprints.api import ApiError, json_body
 from blueprints.auth.access import admin_api, admin_page, session_identity, session_user_id
 from blueprints.jobs import task_owner
+from blueprints.ops import metrics
 from blueprints.ops.audit import audit
 from blueprints.queueing import queue_or_log
 from blueprints.seckill import admin, export, gate, orders, payment, stock, tasks
@@ -44,9 +45,12 @@ def _snapshot(key: str, load: Callable[[], Any]) -> Any:
     # seconds, so an entry could otherwise live a tenth of a second.
     now = time.time()
     entry = cache.get(key)
+    kind = "hit"
     if entry is None or entry[0] <= now:
         entry = (now + SALE_SNAPSHOT_SECONDS, load())
         cache.set(key, entry, timeout=SALE_SNAPSHOT_SECONDS + 1)
+        kind = "miss"
+    metrics.count("shop_cache_answers_total", cache="sale_snapshot", kind=kind)
     return entry[1]
 
 
@@ -217,10 +221,12 @@ def buy(activity_id: int):
     if identity is None:
         raise ApiError(401, "not_logged_in", "Log in to buy.")
     if stock.known_sold_out(activity_id):
+        metrics.count("shop_seckill_reservations_total", outcome="sold_out")
         raise ApiError(410, "sold_out", "Sold out.")
     verdict = gate.reserve(activity_id, *identity)
     if verdict.outcome == "not_loaded":
         verdict = _load_and_retry(activity_id, *identity)
+    metrics.count("shop_seckill_reservations_total", outcome=verdict.outcome)
     if verdict.outcome == "logged_out":
         raise ApiError(401, "not_logged_in", "Log in to buy.")
     if verdict.outcome == "ok":
