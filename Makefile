@@ -9,7 +9,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# Python 3.11's bundled pip backtracks into ancient kombu releases on our pins.
 	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade "pip>=25"
-	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[run,dev,tencent,aliyun]"
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[run,dev,flower,tencent,aliyun]"
 	touch $(STAMP)
 
 run: $(STAMP)

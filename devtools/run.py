@@ -29,6 +29,8 @@ def environment() -> tuple[dict[str, str], list[str]]:
         env["EMBEDDED_REDIS_PORT"] = str(port)
         env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
         processes.append("redis")
+    if env.get("FLOWER", "").lower() in {"1", "true", "yes", "on"}:
+        processes.append("flower")  # http://127.0.0.1:5555, see the README for basic auth
     if not env.get("MAIL_SERVER"):
         env["MAIL_SERVER"] = "127.0.0.1"
         env["MAIL_PORT"] = str(free_port())
