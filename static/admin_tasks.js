@@ -83,6 +83,12 @@ async function loadDetail(taskId) {
   const result = await api("GET", `/api/admin/tasks/${encodeURIComponent(taskId)}`);
   detail.hidden = false;
   const detailStatus = document.getElementById("detail-status");
+  if (result.status === 404) {
+    // Just queued (a rerun): its first change is written within a second.
+    document.getElementById("detail-title").textContent = taskId;
+    detail.dataset.state = "";
+    return say(detailStatus, "pending", "Waiting for this run to be recorded…");
+  }
   if (result.status !== 200) return say(detailStatus, "error", errorMessage(result));
   const run = result.data.task;
   document.getElementById("detail-title").textContent = `${run.name} · ${run.state}`;

@@ -29,6 +29,7 @@ from blueprints.caching.local import drop_all_local
 from devtools import free_port, redis_server
 from exts import cache, db
 from models import User
+from tests import sample_tasks  # noqa: F401  (registered before the worker starts)
 from tests.mailbox import start_mailbox
 from tests.seckill_helpers import session_cookie
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, insert, select
 from blueprints.auth import sessions
 from blueprints.seckill import admin
 from exts import db
-from models import SeckillOrder, User
+from models import SeckillActivity, SeckillOrder, User
 from models.types import utcnow
 
 
@@ -79,3 +79,26 @@ def order_count(app, activity_id: int) -> int:
     with app.app_context():
         query = select(func.count()).where(SeckillOrder.activity_id == activity_id)
         return db.session.scalar(query)
+
+
+def sale_with_orders(app, count: int) -> int:
+    """A sale and ``count`` orders from as many buyers, written in bulk."""
+    now = utcnow()
+    with app.app_context():
+        sale = SeckillActivity(title="Export", product="Thing", price_cents=1999,
+                               total_stock=count, starts_at=now - timedelta(hours=1),
+                               ends_at=now + timedelta(hours=1))  # fmt: skip
+        db.session.add(sale)
+        db.session.commit()
+        first = (db.session.scalar(select(User.id).order_by(User.id.desc()).limit(1)) or 0) + 1
+        users = [{"id": first + n, "email": f"buyer{n}@example.com"} for n in range(count - 1)]
+        users.append({"id": first + count - 1, "phone": "+8613900000000"})  # a formula in Excel
+        db.session.execute(insert(User), users)
+        db.session.execute(insert(SeckillOrder), [
+            {"activity_id": sale.id, "user_id": first + n, "reservation_id": f"r-{n}",
+             "status": "paid" if n % 3 == 0 else "pending_payment", "amount_cents": 1999,
+             "reserved_at": now, "created_at": now, "paid_at": now if n % 3 == 0 else None}
+            for n in range(count)
+        ])  # fmt: skip
+        db.session.commit()
+        return sale.id

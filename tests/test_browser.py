@@ -10,6 +10,7 @@ from blueprints.auth.service import OUTBOX_KICKED, CodeRules, CodeStore
 from exts import db
 from models import User
 from tests.helpers import add_banners, wait_for
+from tests.sample_tasks import broken
 from tests.seckill_helpers import session_cookie
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -272,3 +273,65 @@ def test_the_page_solves_a_proof_of_work_when_an_address_is_hot(
     page.get_by_label("Code").fill(mailbox.last_code_for(address, since=mark))
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_test_id("who")).to_have_text(address)
+
+
+def test_an_admin_reruns_a_failed_task_from_the_dashboard(
+    page, live_server, worker, mailbox, app, app_redis
+):
+    from playwright.sync_api import expect
+
+    app_redis.set("tests:browser:broken", "1")
+    failed = broken.delay("tests:browser:broken")
+    wait_for(lambda: _state(app, failed.id) == "FAILURE", 30, "the task failed")
+    app_redis.delete("tests:browser:broken")  # the cause is fixed
+
+    log_in(page, live_server, mailbox, "admin@example.com", next_path="/admin/tasks")
+    page.get_by_label("State").select_option("FAILURE")
+    page.get_by_role("button", name="Filter").click()
+    rows = page.get_by_test_id("task-row")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-state", "FAILURE")
+    rows.first.get_by_test_id("task-link").click()
+
+    detail = page.locator("#task-detail")
+    expect(detail.locator("#detail-outcome")).to_contain_text("ValueError: the flag")
+    expect(detail.locator("#detail-timeline li")).to_have_count(
+        4
+    )  # sent, received, started, failed
+    detail.get_by_role("button", name="Run again").click()
+    expect(page.locator("#detail-title")).to_contain_text("tests.broken · SUCCESS")
+    expect(detail.locator("#detail-facts")).to_contain_text(failed.id)  # "Rerun of"
+    assert app_redis.get("tests:browser:broken:ran") == "1"
+    expect(page.get_by_test_id("worker-row").first).to_contain_text("online")
+
+
+def test_a_csv_export_shows_its_progress_and_downloads(page, live_server, worker, mailbox, app):
+    from playwright.sync_api import expect
+
+    from tests.seckill_helpers import sale_with_orders
+
+    sale_with_orders(app, 100_000)
+    log_in(page, live_server, mailbox, "admin@example.com", next_path="/admin/sales")
+    row = page.get_by_test_id("sale-row").first
+    row.get_by_role("button", name="Export CSV").click()
+
+    export = page.get_by_test_id("export").first
+    bar = export.locator("progress")
+    expect(bar).to_be_visible()
+    link = export.get_by_test_id("export-link")
+    expect(link).to_contain_text("Download 100,000 orders", timeout=60_000)
+    assert bar.evaluate("bar => bar.value") == 100
+    with page.expect_download() as download_info:
+        link.click()
+    download = download_info.value
+    assert download.suggested_filename.endswith("-orders.csv")
+    with open(download.path()) as csv_file:
+        assert sum(1 for _ in csv_file) == 100_001
+
+
+def _state(app, task_id: str) -> str | None:
+    from models import TaskRun
+
+    with app.app_context():
+        run = db.session.get(TaskRun, task_id)
+        return run.state if run else None

@@ -5,41 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import time
-from datetime import timedelta
 
 import pytest
-from sqlalchemy import insert, select
 
-from exts import db
-from models import SeckillActivity, SeckillOrder, User
-from models.types import utcnow
+from tests.seckill_helpers import sale_with_orders
 
 pytestmark = pytest.mark.integration
 
 ORDERS = 100_000
-
-
-def add_sale_with_orders(app, count: int) -> int:
-    """A sale and ``count`` orders from as many buyers, written in bulk."""
-    now = utcnow()
-    with app.app_context():
-        sale = SeckillActivity(title="Export", product="Thing", price_cents=1999,
-                               total_stock=count, starts_at=now - timedelta(hours=1),
-                               ends_at=now + timedelta(hours=1))  # fmt: skip
-        db.session.add(sale)
-        db.session.commit()
-        first = (db.session.scalar(select(User.id).order_by(User.id.desc()).limit(1)) or 0) + 1
-        users = [{"id": first + n, "email": f"buyer{n}@example.com"} for n in range(count - 1)]
-        users.append({"id": first + count - 1, "phone": "+8613900000000"})  # a formula in Excel
-        db.session.execute(insert(User), users)
-        db.session.execute(insert(SeckillOrder), [
-            {"activity_id": sale.id, "user_id": first + n, "reservation_id": f"r-{n}",
-             "status": "paid" if n % 3 == 0 else "pending_payment", "amount_cents": 1999,
-             "reserved_at": now, "created_at": now, "paid_at": now if n % 3 == 0 else None}
-            for n in range(count)
-        ])  # fmt: skip
-        db.session.commit()
-        return sale.id
 
 
 def follow(client, task_id: str, timeout: float = 120) -> tuple[list[dict], dict]:
@@ -56,7 +29,7 @@ def follow(client, task_id: str, timeout: float = 120) -> tuple[list[dict], dict
 
 
 def test_an_admin_exports_100000_orders_with_progress(app, admin, app_redis, worker):
-    sale_id = add_sale_with_orders(app, ORDERS)
+    sale_id = sale_with_orders(app, ORDERS)
     response = admin.post(f"/api/admin/sales/{sale_id}/export")
     assert response.status_code == 202, response.json
     answers, done = follow(admin, response.json["task_id"])
@@ -89,7 +62,7 @@ def test_an_admin_exports_100000_orders_with_progress(app, admin, app_redis, wor
 
 
 def test_only_administrators_export(app, client, login_as, worker):
-    sale_id = add_sale_with_orders(app, 3)
+    sale_id = sale_with_orders(app, 3)
     assert client.post(f"/api/admin/sales/{sale_id}/export").status_code == 401
     login_as("shopper@example.com")
     assert client.post(f"/api/admin/sales/{sale_id}/export").status_code == 403

@@ -10,9 +10,6 @@ import time
 from datetime import timedelta
 
 import pytest
-import redis
-from celery import shared_task
-from flask import current_app
 from sqlalchemy import select, text
 
 from blueprints.ops import history
@@ -22,33 +19,10 @@ from exts import db
 from models import AuditEntry, TaskRun
 from models.types import utcnow
 from tests.helpers import request_code, wait_for
+from tests.sample_tasks import broken, flaky
 from tests.workers import start_worker_process, stop, worker_env
 
 pytestmark = pytest.mark.integration
-
-FLAG = "tests:history:flag"
-
-
-def _flags() -> redis.Redis:
-    return redis.Redis.from_url(current_app.config["REDIS_URL"], decode_responses=True)
-
-
-@shared_task(name="tests.flaky", bind=True, max_retries=5)
-def flaky(self, key: str, failures: int) -> str:
-    """Fails ``failures`` times (counted in Redis), then succeeds."""
-    if _flags().incr(key) <= failures:
-        raise self.retry(exc=ConnectionError(f"attempt {self.request.retries + 1} failed"),
-                         countdown=0.1)  # fmt: skip
-    return "done"
-
-
-@shared_task(name="tests.broken")
-def broken(key: str) -> str:
-    """Fails while the Redis flag ``key`` is set."""
-    if _flags().get(key):
-        raise ValueError(f"the flag {key} is up")
-    _flags().incr(f"{key}:ran")
-    return "fixed"
 
 
 def run_of(app, task_id: str, state: str | None = None, timeout: float = 20) -> TaskRun:
