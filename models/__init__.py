@@ -1,7 +1,7 @@
 """SQLAlchemy models, one module per aggregate."""
 
 from models.banner import Banner
-from models.ops import AuditEntry, TaskEvent, TaskRun
+from models.ops import AuditEntry, TaskRun
 from models.seckill import SeckillActivity, SeckillOrder
 from models.user import User
 

@@ -1,9 +1,9 @@
-"""What operators look back on: every task run, its timeline, and their own actions."""
+"""What operators look back on: every task run with its timeline, and their own actions."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -12,6 +12,7 @@ from exts import db
 from models.types import UTCDateTime, utcnow
 
 TASK_ID_LENGTH = 64
+FINISHED = frozenset({"SUCCESS", "FAILURE", "REVOKED", "REJECTED", "IGNORED"})
 
 
 class TaskRun(db.Model):  # type: ignore[name-defined]  # db.Model is built at runtime
@@ -49,13 +50,20 @@ class TaskRun(db.Model):  # type: ignore[name-defined]  # db.Model is built at r
     group_id: Mapped[str | None] = mapped_column(String(TASK_ID_LENGTH))
     periodic_entry: Mapped[str | None] = mapped_column(String(200))
     retry_of: Mapped[str | None] = mapped_column(String(TASK_ID_LENGTH))  # an operator's rerun
-    received_at: Mapped[UTCDateTime | None]
-    started_at: Mapped[UTCDateTime | None]
-    finished_at: Mapped[UTCDateTime | None]
     runtime: Mapped[float | None]  # seconds, of the last attempt
+    # Every state change, one JSON line each ([at, state, worker, detail]),
+    # appended in the order batches arrive: read it through ``events()``.
+    timeline: Mapped[str | None] = mapped_column(Text)
+
+    def events(self) -> list[dict]:
+        """The timeline, in time order."""
+        lines = [json.loads(line) for line in (self.timeline or "").splitlines() if line]
+        events = [{"at": at, "state": state, "worker": worker, "detail": detail}
+                  for at, state, worker, detail in lines]  # fmt: skip
+        return sorted(events, key=lambda event: event["at"])
 
     def to_json(self, detail: bool = False) -> dict:
-        body = {
+        body: dict[str, Any] = {
             "task_id": self.task_id,
             "name": self.name,
             "state": self.state,
@@ -70,9 +78,13 @@ class TaskRun(db.Model):  # type: ignore[name-defined]  # db.Model is built at r
             "retry_of": self.retry_of,
         }
         if detail:
-            times = ("received_at", "started_at", "finished_at")
-            body.update({name: _iso(getattr(self, name)) for name in times})
+            events = self.events()
             body.update(
+                timeline=events,
+                # The last attempt's: a retried task is received and started again.
+                received_at=_last(events, {"RECEIVED"}),
+                started_at=_last(events, {"STARTED"}),
+                finished_at=_last(events, FINISHED) if self.state in FINISHED else None,
                 parent_id=self.parent_id,
                 root_id=self.root_id,
                 group_id=self.group_id,
@@ -82,23 +94,6 @@ class TaskRun(db.Model):  # type: ignore[name-defined]  # db.Model is built at r
                 traceback=self.traceback or None,
             )
         return body
-
-
-class TaskEvent(db.Model):  # type: ignore[name-defined]  # db.Model is built at runtime
-    """One state change of a task: its timeline."""
-
-    __tablename__ = "task_events"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    task_id: Mapped[str] = mapped_column(String(TASK_ID_LENGTH), index=True)
-    state: Mapped[str] = mapped_column(String(16))
-    at: Mapped[UTCDateTime] = mapped_column(index=True)
-    worker: Mapped[str | None] = mapped_column(String(200))
-    detail: Mapped[str | None] = mapped_column(Text)
-
-    def to_json(self) -> dict:
-        return {"state": self.state, "at": self.at.isoformat(), "worker": self.worker,
-                "detail": self.detail}  # fmt: skip
 
 
 class AuditEntry(db.Model):  # type: ignore[name-defined]  # db.Model is built at runtime
@@ -124,5 +119,6 @@ class AuditEntry(db.Model):  # type: ignore[name-defined]  # db.Model is built a
         }
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
+def _last(events: list[dict], states: set[str] | frozenset[str]) -> str | None:
+    """When the last event in one of ``states`` happened."""
+    return next((e["at"] for e in reversed(events) if e["state"] in states), None)

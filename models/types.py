@@ -20,7 +20,8 @@ class AwareDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("a time without a zone cannot be stored; use UTC")
-        value = value.astimezone(UTC)
+        if value.tzinfo is not UTC:  # most are UTC already (utcnow): skip the conversion
+            value = value.astimezone(UTC)
         return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:

@@ -10,10 +10,9 @@ from celery import Celery
 from blueprints.api import ApiError
 from blueprints.ops import recorder
 from blueprints.ops.audit import audit
-from blueprints.ops.history import FINISHED
 from exts import db
 from models import TaskRun
-from models.types import utcnow
+from models.ops import FINISHED
 
 RERUNNABLE = frozenset({"FAILURE", "REVOKED", "REJECTED"})
 
@@ -52,12 +51,7 @@ def revoke(celery: Celery, run: TaskRun, terminate: bool) -> str:
     audit(f"task.{action}", f"task:{run.task_id}", name=run.name, state=run.state)
     db.session.commit()
     if not terminate and (current := recorder.current()) is not None:
-        # Waiting in a queue, it is revoked from now on, whenever a worker gets to it.
-        current.add(
-            run.task_id,
-            "REVOKED",
-            detail="revoked by an operator",
-            counted=False,
-            finished_at=utcnow(),
-        )  # the worker counts it when it drops the task
+        # Waiting in a queue, it is revoked from now on, whenever a worker gets
+        # to it; that worker counts it in /metrics.
+        current.add(run.task_id, "REVOKED", detail="revoked by an operator", counted=False)
     return action

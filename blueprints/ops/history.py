@@ -10,12 +10,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, or_, select, tuple_
 
 from exts import db
-from models import TaskEvent, TaskRun
+from models import TaskRun
 from models.types import utcnow
 
 STATES = ("SENT", "RECEIVED", "STARTED", "RETRY", "SUCCESS", "FAILURE", "REVOKED", "REJECTED",
           "IGNORED")  # fmt: skip
-FINISHED = frozenset({"SUCCESS", "FAILURE", "REVOKED", "REJECTED", "IGNORED"})
 PRUNE_BATCH = 5000
 
 
@@ -65,11 +64,6 @@ def list_runs(filters: Filters, limit: int, after: tuple[datetime, str] | None =
     return list(db.session.scalars(query.limit(limit)))
 
 
-def timeline(task_id: str) -> list[TaskEvent]:
-    query = select(TaskEvent).where(TaskEvent.task_id == task_id)
-    return list(db.session.scalars(query.order_by(TaskEvent.at, TaskEvent.id)))
-
-
 def related(run: TaskRun, limit: int = 200) -> dict[str, list[TaskRun]]:
     """The runs this one started, the members of its group, and its reruns."""
 
@@ -85,8 +79,8 @@ def related(run: TaskRun, limit: int = 200) -> dict[str, list[TaskRun]]:
 
 
 def prune(days: int, max_rows: int, now: datetime | None = None) -> int:
-    """Delete runs (and their events) older than ``days``, then the oldest
-    beyond ``max_rows``. In batches: a long delete would hold the writers up."""
+    """Delete runs older than ``days``, then the oldest beyond ``max_rows``.
+    In batches: a long delete would hold the writers up."""
     cutoff = (now or utcnow()) - timedelta(days=days)
     overflow = db.session.scalar(
         select(TaskRun.seen_at).order_by(TaskRun.seen_at.desc()).offset(max_rows).limit(1)
@@ -100,19 +94,9 @@ def prune(days: int, max_rows: int, now: datetime | None = None) -> int:
         ))  # fmt: skip
         if not ids:
             break
-        db.session.execute(delete(TaskEvent).where(TaskEvent.task_id.in_(ids)))
         db.session.execute(delete(TaskRun).where(TaskRun.task_id.in_(ids)))
         db.session.commit()
         deleted += len(ids)
-    # Events whose run was pruned earlier, or never written (a lost batch).
-    while True:
-        ids = list(db.session.scalars(
-            select(TaskEvent.id).where(TaskEvent.at < cutoff).limit(PRUNE_BATCH)
-        ))  # fmt: skip
-        if not ids:
-            break
-        db.session.execute(delete(TaskEvent).where(TaskEvent.id.in_(ids)))
-        db.session.commit()
     return deleted
 
 

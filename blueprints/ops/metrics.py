@@ -25,6 +25,7 @@ import threading
 import time
 from bisect import bisect_left
 from collections import defaultdict
+from functools import lru_cache
 from typing import Any
 
 import redis as redis_lib
@@ -78,6 +79,9 @@ HELP = {
 }
 
 
+Labels = tuple[tuple[str, str], ...]  # (name, value) pairs, sorted by name
+
+
 class SharedCounts:
     """Counts and histogram observations of this process, added into Redis by a
     background thread; kept for the next try while Redis is away."""
@@ -89,32 +93,34 @@ class SharedCounts:
         self.thread: threading.Thread | None = None
         self.redis: redis_lib.Redis | None = None
 
-    def add(self, metric: str, amount: float = 1, **labels: Any) -> None:
-        field = json.dumps([metric, {k: str(v) for k, v in labels.items()}], sort_keys=True)
+    def add(self, metric: str, amount: float, labels: Labels) -> None:
+        field = _field(metric, labels)
         with self.lock:
             self.counts[field] += amount
         self._ensure_thread()
 
-    def observe(self, metric: str, value: float, **labels: Any) -> None:
-        named = {k: str(v) for k, v in labels.items()}
+    def observe(self, metric: str, value: float, named: Labels) -> None:
         le = RUNTIME_BUCKETS[bisect_left(RUNTIME_BUCKETS, value)]
         with self.lock:
-            self.counts[json.dumps([metric, {**named, "le": str(le)}], sort_keys=True)] += 1
-            self.sums[json.dumps([f"{metric}_sum", named], sort_keys=True)] += value
+            self.counts[_field(metric, (*named, ("le", str(le))))] += 1
+            self.sums[_field(f"{metric}_sum", named)] += value
         self._ensure_thread()
 
     def _ensure_thread(self) -> None:
-        if self.redis is None or (self.thread is not None and self.thread.is_alive()):
+        if self.thread is not None or self.redis is None:
             return
         with self.lock:
-            if self.thread is None or not self.thread.is_alive():
+            if self.thread is None:
                 self.thread = threading.Thread(target=self._run, name="metrics", daemon=True)
                 self.thread.start()
 
     def _run(self) -> None:
         while True:
             time.sleep(FLUSH_SECONDS)
-            self.flush()
+            try:
+                self.flush()
+            except Exception:  # never let the thread die: counts would pile up unsent
+                log.exception("metrics flush")
 
     def flush(self) -> None:
         with self.lock:
@@ -142,12 +148,18 @@ class SharedCounts:
         self.counts, self.sums = defaultdict(float), defaultdict(float)
 
 
+@lru_cache(maxsize=4096)
+def _field(metric: str, labels: Labels) -> str:
+    """The Redis hash field of one series (cached: a task counts several per run)."""
+    return json.dumps([metric, dict(labels)], sort_keys=True)
+
+
 shared = SharedCounts()
 
 
 def count(metric: str, amount: float = 1, **labels: Any) -> None:
     """Add to a shop counter (``shop_*``), from any process."""
-    shared.add(metric, amount, **labels)
+    shared.add(metric, amount, tuple(sorted((k, str(v)) for k, v in labels.items())))
 
 
 def count_task(state: str, name: str | None, hostname: str | None, queue: str | None,
@@ -156,11 +168,11 @@ def count_task(state: str, name: str | None, hostname: str | None, queue: str | 
     metric = TASK_COUNTERS.get(state)
     if metric is None:
         return
-    labels = {"name": name or "unknown", "hostname": hostname or HOSTNAME,
-              "queue_name": queue or "unknown"}  # fmt: skip
-    shared.add(metric, 1, **labels)
+    labels = (("hostname", hostname or HOSTNAME), ("name", name or "unknown"),
+              ("queue_name", queue or "unknown"))  # fmt: skip
+    shared.add(metric, 1, labels)
     if runtime is not None:
-        shared.observe("celery_task_runtime_seconds", runtime, **labels)
+        shared.observe("celery_task_runtime_seconds", runtime, labels)
 
 
 class SharedCollector:

@@ -126,7 +126,6 @@ def task_detail(task_id: str):
     return jsonify(
         task={
             **run.to_json(detail=True),
-            "timeline": [event.to_json() for event in history.timeline(task_id)],
             **{kind: [r.to_json() for r in runs] for kind, runs in related.items()},
         }
     )

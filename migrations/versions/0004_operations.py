@@ -33,10 +33,8 @@ def upgrade():
         sa.Column("group_id", sa.String(length=64), nullable=True),
         sa.Column("periodic_entry", sa.String(length=200), nullable=True),
         sa.Column("retry_of", sa.String(length=64), nullable=True),
-        sa.Column("received_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("runtime", sa.Double(), nullable=True),
+        sa.Column("timeline", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("task_id"),
     )
     op.create_index("ix_task_runs_seen", "task_runs", ["seen_at", "task_id"])
@@ -46,18 +44,6 @@ def upgrade():
     op.create_index("ix_task_runs_root", "task_runs", ["root_id"])
     op.create_index("ix_task_runs_group", "task_runs", ["group_id"])
     op.create_index("ix_task_runs_retry_of", "task_runs", ["retry_of"])
-    op.create_table(
-        "task_events",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("task_id", sa.String(length=64), nullable=False),
-        sa.Column("state", sa.String(length=16), nullable=False),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("worker", sa.String(length=200), nullable=True),
-        sa.Column("detail", sa.Text(), nullable=True),
-        sa.PrimaryKeyConstraint("id"),
-    )
-    op.create_index("ix_task_events_task_id", "task_events", ["task_id"])
-    op.create_index("ix_task_events_at", "task_events", ["at"])
     op.create_table(
         "audit_log",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -73,5 +59,4 @@ def upgrade():
 
 def downgrade():
     op.drop_table("audit_log")
-    op.drop_table("task_events")
     op.drop_table("task_runs")
