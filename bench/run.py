@@ -1,6 +1,13 @@
 """`make bench`: run every benchmark; results go to bench/results/."""
 
-from bench import bench_banners, bench_codes, bench_sale_page, bench_seckill, bench_tasks
+from bench import (
+    bench_banners,
+    bench_codes,
+    bench_sale_page,
+    bench_seckill,
+    bench_task_history,
+    bench_tasks,
+)
 
 if __name__ == "__main__":
     bench_codes.main()
@@ -8,3 +15,4 @@ if __name__ == "__main__":
     bench_sale_page.main()
     bench_seckill.main()
     bench_tasks.main()
+    bench_task_history.main()

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select, tuple_
+from sqlalchemy import delete, func, select, tuple_, union
 
 from exts import db
 from models import TaskRun
@@ -56,9 +56,11 @@ def list_runs(filters: Filters, limit: int, after: tuple[datetime, str] | None =
     if filters.until:
         query = query.where(TaskRun.seen_at < filters.until)
     if filters.task_id:
-        query = query.where(or_(*(column == filters.task_id for column in (
+        # One index lookup per column (partial indexes: see models/ops.py).
+        family = union(*(select(TaskRun.task_id).where(column == filters.task_id) for column in (
             TaskRun.task_id, TaskRun.parent_id, TaskRun.root_id, TaskRun.group_id,
-            TaskRun.retry_of))))  # fmt: skip
+            TaskRun.retry_of)))  # fmt: skip
+        query = query.where(TaskRun.task_id.in_(family))
     if after is not None:
         query = query.where(tuple_(TaskRun.seen_at, TaskRun.task_id) < tuple_(*after))
     return list(db.session.scalars(query.limit(limit)))

@@ -40,10 +40,11 @@ def upgrade():
     op.create_index("ix_task_runs_seen", "task_runs", ["seen_at", "task_id"])
     op.create_index("ix_task_runs_state_seen", "task_runs", ["state", "seen_at", "task_id"])
     op.create_index("ix_task_runs_name_seen", "task_runs", ["name", "seen_at", "task_id"])
-    op.create_index("ix_task_runs_parent", "task_runs", ["parent_id"])
-    op.create_index("ix_task_runs_root", "task_runs", ["root_id"])
-    op.create_index("ix_task_runs_group", "task_runs", ["group_id"])
-    op.create_index("ix_task_runs_retry_of", "task_runs", ["retry_of"])
+    # Partial where the database has them (see models/ops.py).
+    for column in ("parent_id", "root_id", "group_id", "retry_of"):
+        where = sa.text(f"{column} IS NOT NULL")
+        op.create_index(f"ix_task_runs_{column.removesuffix('_id')}", "task_runs", [column],
+                        sqlite_where=where, postgresql_where=where)  # fmt: skip
     op.create_table(
         "audit_log",
         sa.Column("id", sa.Integer(), nullable=False),
