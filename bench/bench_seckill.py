@@ -19,12 +19,19 @@ from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
-import psycopg
 import redis
 from sqlalchemy import func, insert, select
 
 from app import create_app
-from bench.harness import NAIVE_QUEUE, ROOT, stack, stop_process, write_result, wrk
+from bench.harness import (
+    NAIVE_QUEUE,
+    ROOT,
+    fresh_postgres,
+    stack,
+    stop_process,
+    write_result,
+    wrk,
+)
 from blueprints.auth import sessions
 from blueprints.seckill import admin, gate, keys
 from exts import db, redis_client
@@ -41,7 +48,6 @@ CONNECTIONS = 50
 LIGHT_CONNECTIONS = 8
 DRAIN_RESERVATIONS = 15_000
 NAIVE_CONCURRENCY = 4
-POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 COLUMNS = [
     *("round", "/healthz req/s", "/healthz p99 ms", "gate req/s", "gate p99 ms"),
     *("confirmed p50 ms", "confirmed p99 ms", "all orders in after s", "gate answers"),
@@ -230,14 +236,9 @@ def drain_rate(app, users: list[int]) -> dict:
 
 def postgres_drain() -> dict | None:
     """drain_rate on a fresh PostgreSQL database, where one answers on 5432."""
-    try:
-        admin_db = psycopg.connect(POSTGRES + "/postgres", autocommit=True, connect_timeout=2)
-    except psycopg.OperationalError:
+    url = fresh_postgres("bench_seckill")
+    if url is None:
         return None
-    with admin_db:
-        admin_db.execute("DROP DATABASE IF EXISTS bench_seckill")
-        admin_db.execute("CREATE DATABASE bench_seckill")
-    url = "postgresql+psycopg://" + POSTGRES.removeprefix("postgresql://") + "/bench_seckill"
     env = {"DATABASE_URL": url, "SECKILL_DRAIN_LIMIT": str(DRAIN_RESERVATIONS)}
     with stack(env) as (_, environment, _sink):
         app = bench_app(environment)

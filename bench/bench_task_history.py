@@ -13,12 +13,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
-import psycopg
 from flask_migrate import upgrade
 from sqlalchemy import text
 
 from app import create_app
-from bench.harness import ROOT, write_result
+from bench.harness import ROOT, fresh_postgres, write_result
 from blueprints.auth import sessions
 from blueprints.ops.history import encode_cursor
 from devtools import free_port, redis_server
@@ -29,7 +28,6 @@ ROWS = 1_000_000
 DAYS = 30
 REQUESTS = 40  # per kind of query
 NAMES = [f"bench.task{n}" for n in range(10)]
-POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 START = datetime.now(UTC) - timedelta(days=DAYS)
 STEP = DAYS * 86400 / ROWS  # seconds between two runs
 
@@ -130,17 +128,6 @@ def measure(database_url: str, redis_url: str) -> dict:
     return {"fill_seconds": round(filled, 1), "queries": results}
 
 
-def postgres_url() -> str | None:
-    try:
-        admin_db = psycopg.connect(POSTGRES + "/postgres", autocommit=True, connect_timeout=2)
-    except psycopg.OperationalError:
-        return None
-    with admin_db:
-        admin_db.execute("DROP DATABASE IF EXISTS bench_task_history")
-        admin_db.execute("CREATE DATABASE bench_task_history")
-    return "postgresql+psycopg://" + POSTGRES.removeprefix("postgresql://") + "/bench_task_history"
-
-
 def main() -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
@@ -148,7 +135,7 @@ def main() -> dict:
         try:
             redis_url = f"redis://127.0.0.1:{port}/0"
             found = {"sqlite": measure(f"sqlite:///{tmp}/history.db", redis_url)}
-            pg = postgres_url()
+            pg = fresh_postgres("bench_task_history")
             if pg:
                 found["postgresql"] = measure(pg, redis_url)
         finally:

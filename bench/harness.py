@@ -126,6 +126,24 @@ def wrk(url: str, script: str, seconds: int = 10, connections: int = 50, threads
     return json.loads(line.removeprefix("WRK_JSON "))
 
 
+POSTGRES = "postgresql://postgres@127.0.0.1:5432"
+
+
+def fresh_postgres(name: str) -> str | None:
+    """The URL of a new, empty PostgreSQL database ``name`` (dropped first if it
+    exists), where PostgreSQL answers on 5432; else None."""
+    import psycopg
+
+    try:
+        admin_db = psycopg.connect(POSTGRES + "/postgres", autocommit=True, connect_timeout=2)
+    except psycopg.OperationalError:
+        return None
+    with admin_db:
+        admin_db.execute(f"DROP DATABASE IF EXISTS {name}")
+        admin_db.execute(f"CREATE DATABASE {name}")
+    return "postgresql+psycopg://" + POSTGRES.removeprefix("postgresql://") + f"/{name}"
+
+
 def machine() -> str:
     return f"{platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()}"
 

@@ -45,9 +45,9 @@ MAX_TRACEBACK_CHARS = 20_000
 MAX_BUFFERED = 100_000  # changes kept while the database is away; older ones are dropped
 
 # How two sightings of one task merge (in a batch, and in the upsert).
-# What identifies a run is written once, by the first batch that lands, and
-# every signal gives it; the upsert leaves these indexed columns alone, so their
-# indexes are not rewritten on each state change (a third of a write's cost).
+# What identifies a run, and seen_at, are written once, by the first batch that
+# lands (every signal gives them); the upsert leaves these indexed columns alone,
+# so their indexes are not rewritten on each state change (a third of a write).
 IDENTITY = ("name", "parent_id", "root_id", "group_id", "retry_of")
 KEEP_FIRST = ("queue", "arguments", "replayable", "periodic_entry")  # the first known value
 TAKE_NEWEST = ("worker", "result", "error", "traceback", "runtime")  # the latest known value
