@@ -5,6 +5,8 @@ They read their flags from the app's Redis, so a test decides when they fail.
 
 from __future__ import annotations
 
+import time
+
 from celery import shared_task
 
 from exts import redis_client
@@ -26,3 +28,10 @@ def broken(key: str) -> str:
         raise ValueError(f"the flag {key} is up")
     redis_client.incr(f"{key}:ran")
     return "fixed"
+
+
+@shared_task(name="tests.sleepy")
+def sleepy(seconds: float) -> str:
+    """Runs for ``seconds``: something to terminate."""
+    time.sleep(seconds)
+    return "woke"

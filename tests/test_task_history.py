@@ -169,6 +169,28 @@ def test_history_survives_a_worker_restart(app, celery_app):
     assert kept.state == "SUCCESS" and kept.worker.startswith("history1@")
 
 
+def test_terminate_stops_a_running_task(app, admin, celery_app):
+    """On a prefork worker, which can kill the child that runs a task."""
+    queue = "history-terminate"
+    worker = start_worker_process(worker_env(app), "-Q", queue, "-n", "terminate@%h", "-c", "1",
+                                  "--include", "tests.sample_tasks", pool="prefork")  # fmt: skip
+    try:
+        running = celery_app.send_task("tests.sleepy", (60,), queue=queue)
+        run_of(app, running.id, "STARTED", timeout=60)
+        refused = admin.post(f"/api/admin/tasks/{running.id}/revoke", json={"terminate": False})
+        assert refused.status_code == 409 and refused.json["error"]["code"] == "running"
+        response = admin.post(f"/api/admin/tasks/{running.id}/revoke", json={"terminate": True})
+        assert response.status_code == 202 and response.json["action"] == "terminate"
+        run_of(app, running.id, "REVOKED", timeout=20)
+    finally:
+        stop(worker)
+    timeline = admin.get(f"/api/admin/tasks/{running.id}").json["task"]["timeline"]
+    assert timeline[-1]["state"] == "REVOKED"
+    assert "terminated by signal" in timeline[-1]["detail"]
+    with app.app_context():
+        assert db.session.scalars(select(AuditEntry.action)).all() == ["task.terminate"]
+
+
 def test_beat_names_the_entry_that_sent_a_task(app, tmp_path):
     env = worker_env(app, INTERFACE_CACHE_REFRESH_SCHEDULE="1")
     schedule = tmp_path / "beat-schedule"
