@@ -118,6 +118,27 @@ def test_revoke_stops_a_waiting_task(app, app_redis, admin, worker):
         assert db.session.scalars(select(AuditEntry.action)).all() == ["task.revoke"]
 
 
+def test_a_revoke_holds_for_a_worker_that_starts_later(app, app_redis, admin, celery_app):
+    """Remote control reaches only the workers online; a later one reads the revoke."""
+    queue = "history-late"
+    waiting = celery_app.send_task("tests.broken", ("tests:late",), queue=queue)
+    run_of(app, waiting.id)
+    assert admin.post(f"/api/admin/tasks/{waiting.id}/revoke").status_code == 202
+    worker = start_worker_process(worker_env(app), "-Q", queue, "-n", "late@%h",
+                                  "--include", "tests.sample_tasks")  # fmt: skip
+    try:
+
+        def dropped_by_the_new_worker():
+            timeline = admin.get(f"/api/admin/tasks/{waiting.id}").json["task"]["timeline"]
+            return [e for e in timeline if (e["worker"] or "").startswith("late@")
+                    and e["state"] == "REVOKED"]  # fmt: skip
+
+        wait_for(dropped_by_the_new_worker, 60, "the late worker drops the task")
+    finally:
+        stop(worker)
+    assert app_redis.get("tests:late:ran") is None
+
+
 def test_secrets_never_reach_the_history(app, client, admin, mailbox, worker):
     phone = "+8613812345678"
     assert request_code(client, "someone.private@example.com").status_code == 202

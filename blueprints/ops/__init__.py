@@ -3,7 +3,7 @@ dashboard, queues, workers, and the audit log."""
 
 from flask import Flask
 
-from blueprints.ops import live, metrics, recorder
+from blueprints.ops import actions, live, metrics, recorder
 from blueprints.ops import tasks as _tasks  # noqa: F401  (registers the tasks)
 from blueprints.ops.views import bp
 
@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
     celery = app.extensions["celery"]
     celery.flask_app = app
     celery.steps["consumer"].add(live.Heartbeat)
+    actions.load_revoked(app)
 
 
 __all__ = ["bp", "init_app"]

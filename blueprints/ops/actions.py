@@ -4,17 +4,27 @@ Each is written to the audit log."""
 from __future__ import annotations
 
 import json
+import logging
+import time
 
-from celery import Celery
+import redis as redis_lib
+from celery import Celery, signals
+from celery.worker import state as worker_state
+from flask import Flask
 
 from blueprints.api import ApiError
 from blueprints.ops import recorder
 from blueprints.ops.audit import audit
-from exts import db
+from exts import db, redis_client
 from models import TaskRun
 from models.ops import FINISHED
 
+log = logging.getLogger(__name__)
+
 RERUNNABLE = frozenset({"FAILURE", "REVOKED", "REJECTED"})
+# Revoked ids, for workers that start after the revoke (remote control reaches
+# only the workers online then); kept as long as task results are.
+REVOKED_KEY = "ops:v1:revoked"
 
 
 def rerun(celery: Celery, run: TaskRun) -> str:
@@ -44,9 +54,11 @@ def revoke(celery: Celery, run: TaskRun, terminate: bool) -> str:
         raise ApiError(409, "finished", f"It has finished already ({run.state}).")
     if run.state == "STARTED" and not terminate:
         raise ApiError(409, "running", 'It is running: revoke with {"terminate": true} to stop it.')
-    # Workers keep revoked ids in memory (and in --statedb across restarts):
-    # one that later receives the task drops it and records REVOKED.
+    # Workers online keep revoked ids in memory (and in --statedb across
+    # restarts); workers that start later read them from Redis. The one that
+    # receives the task drops it and records REVOKED.
     celery.control.revoke(run.task_id, terminate=terminate, signal="SIGTERM")
+    remember_revoked(run.task_id, celery.conf.result_expires)
     action = "terminate" if terminate else "revoke"
     audit(f"task.{action}", f"task:{run.task_id}", name=run.name, state=run.state)
     db.session.commit()
@@ -55,3 +67,26 @@ def revoke(celery: Celery, run: TaskRun, terminate: bool) -> str:
         # to it; that worker counts it in /metrics.
         current.add(run.task_id, "REVOKED", detail="revoked by an operator", counted=False)
     return action
+
+
+def remember_revoked(task_id: str, keep_seconds: float) -> None:
+    now = time.time()
+    pipe = redis_client.pipeline(transaction=False)
+    pipe.zadd(REVOKED_KEY, {task_id: now})
+    pipe.zremrangebyscore(REVOKED_KEY, 0, now - keep_seconds)
+    pipe.execute()
+
+
+def load_revoked(app: Flask) -> None:
+    """At a worker's start, before it consumes: the ids revoked lately, so it
+    drops those tasks too (a revoke reached only the workers online then)."""
+
+    @signals.worker_init.connect(weak=False)
+    def load(sender=None, **_) -> None:
+        keep = app.extensions["celery"].conf.result_expires
+        try:
+            ids = app.extensions["redis"].zrangebyscore(REVOKED_KEY, time.time() - keep, "+inf")
+        except redis_lib.RedisError as error:
+            log.warning("revoked tasks not loaded: %s", error)
+            return
+        worker_state.revoked.update(ids)

@@ -14,7 +14,6 @@ from typing import Any
 
 import redis as redis_lib
 from celery import Celery, bootsteps
-from flask import current_app
 
 log = logging.getLogger(__name__)
 
@@ -25,17 +24,12 @@ OFFLINE_AFTER = 3 * HEARTBEAT_SECONDS
 FORGET_AFTER = 86400.0
 
 
-def celery_app() -> Celery:
-    return current_app.extensions["celery"]
-
-
 def queue_names(celery: Celery) -> list[str]:
     """The queues this app sends to: the default one and any that routes name."""
     names = {celery.conf.task_default_queue, *celery.amqp.queues.keys()}
-    for route in (celery.conf.task_routes or {}).values() if isinstance(
-        celery.conf.task_routes, dict) else ():  # fmt: skip
-        if isinstance(route, dict) and route.get("queue"):
-            names.add(route["queue"])
+    routes = celery.conf.task_routes
+    if isinstance(routes, dict):
+        names |= {r["queue"] for r in routes.values() if isinstance(r, dict) and r.get("queue")}
     return sorted(names)
 
 
