@@ -45,7 +45,9 @@ class SeckillOrder(db.Model):  # type: ignore[name-defined]  # db.Model is built
 
     id: Mapped[int] = mapped_column(primary_key=True)
     activity_id: Mapped[int] = mapped_column(ForeignKey("seckill_activities.id"), index=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # Indexed: a buyer's orders are looked up by user, and without it PostgreSQL
+    # checks each deleted user against every order (a table scan per user).
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     # The gate's seckill_id: a redelivered reservation finds its order instead of a second one.
     reservation_id: Mapped[str] = mapped_column(String(36), unique=True)
     status: Mapped[str] = mapped_column(String(16), default="pending_payment")

@@ -90,15 +90,22 @@ def sale_with_orders(app, count: int) -> int:
                                ends_at=now + timedelta(hours=1))  # fmt: skip
         db.session.add(sale)
         db.session.commit()
-        first = (db.session.scalar(select(User.id).order_by(User.id.desc()).limit(1)) or 0) + 1
-        users = [{"id": first + n, "email": f"buyer{n}@example.com"} for n in range(count - 1)]
-        users.append({"id": first + count - 1, "phone": "+8613900000000"})  # a formula in Excel
+        # No explicit ids: PostgreSQL's sequence would not know them.
+        users = [{"email": f"export{n}@example.com"} for n in range(count - 1)]
+        users.append({"phone": "+8613900000000"})  # a formula in a spreadsheet
         db.session.execute(insert(User), users)
+        buyers = db.session.execute(
+            select(User.id, User.email).where(
+                User.email.like("export%") | (User.phone == "+8613900000000")
+            )
+        ).all()
+        position = {email: n for n, email in enumerate(u.get("email") for u in users)}
+        user_ids = sorted(buyers, key=lambda buyer: position[buyer.email])
         db.session.execute(insert(SeckillOrder), [
-            {"activity_id": sale.id, "user_id": first + n, "reservation_id": f"r-{n}",
+            {"activity_id": sale.id, "user_id": buyer.id, "reservation_id": f"r-{n}",
              "status": "paid" if n % 3 == 0 else "pending_payment", "amount_cents": 1999,
              "reserved_at": now, "created_at": now, "paid_at": now if n % 3 == 0 else None}
-            for n in range(count)
+            for n, buyer in enumerate(user_ids)
         ])  # fmt: skip
         db.session.commit()
         return sale.id
