@@ -9,7 +9,7 @@ from sqlalchemy import Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from exts import db
-from models.types import UTCDateTime, utcnow
+from models.types import PreciseUTCDateTime, utcnow
 
 TASK_ID_LENGTH = 64
 FINISHED = frozenset({"SUCCESS", "FAILURE", "REVOKED", "REJECTED", "IGNORED"})
@@ -42,8 +42,8 @@ class TaskRun(db.Model):  # type: ignore[name-defined]  # db.Model is built at r
     task_id: Mapped[str] = mapped_column(String(TASK_ID_LENGTH), primary_key=True)
     name: Mapped[str | None] = mapped_column(String(200))
     state: Mapped[str] = mapped_column(String(16))
-    state_at: Mapped[UTCDateTime]  # when ``state`` was reached: the later event wins
-    seen_at: Mapped[UTCDateTime]  # first sight: sent, or else received
+    state_at: Mapped[PreciseUTCDateTime]  # when ``state`` was reached: the later event wins
+    seen_at: Mapped[PreciseUTCDateTime]  # first sight: sent, or else received
     queue: Mapped[str | None] = mapped_column(String(200))
     worker: Mapped[str | None] = mapped_column(String(200))
     arguments: Mapped[str | None] = mapped_column(Text)  # JSON, secrets redacted
@@ -109,7 +109,7 @@ class AuditEntry(db.Model):  # type: ignore[name-defined]  # db.Model is built a
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[UTCDateTime] = mapped_column(default=utcnow, index=True)
+    at: Mapped[PreciseUTCDateTime] = mapped_column(default=utcnow, index=True)
     actor: Mapped[str] = mapped_column(String(320))
     action: Mapped[str] = mapped_column(String(50))
     target: Mapped[str] = mapped_column(String(100))

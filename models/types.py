@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from sqlalchemy import DateTime
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -30,8 +31,21 @@ class AwareDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class PreciseDateTime(AwareDateTime):
+    """AwareDateTime to the microsecond on MySQL too, whose DATETIME keeps whole
+    seconds unless told otherwise: task history orders changes within a second."""
+
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(self.impl)
+
+
 # Shown to users in TIMEZONE.
 UTCDateTime = Annotated[datetime, mapped_column(AwareDateTime())]
+PreciseUTCDateTime = Annotated[datetime, mapped_column(PreciseDateTime())]
 
 
 def utcnow() -> datetime:

@@ -278,9 +278,11 @@ def test_upsert_merges_in_any_order(app):
     from blueprints.ops.recorder import upsert_runs
 
     t0 = utcnow()
-    done = merge([Change("u", "SUCCESS", t0 + timedelta(seconds=2), {"name": "n", "worker": "w"})])
-    sent = merge([Change("u", "SENT", t0, {"name": "n", "retries": 0, "queue": "q"})])
-    retried = merge([Change("u", "RETRY", t0 + timedelta(seconds=1), {"retries": 3})])
+    other = Change("v", "SENT", t0, {"name": "m"})  # two rows a batch: executemany
+    done = merge([Change("u", "SUCCESS", t0 + timedelta(seconds=2), {"name": "n", "worker": "w"}),
+                  other])  # fmt: skip
+    sent = merge([Change("u", "SENT", t0, {"name": "n", "retries": 0, "queue": "q"}), other])
+    retried = merge([Change("u", "RETRY", t0 + timedelta(seconds=1), {"retries": 3}), other])
     with app.app_context():
         for batch in (done, sent, retried):
             with db.engine.begin() as connection:

@@ -28,7 +28,7 @@ from typing import Any
 
 from celery import signals
 from flask import Flask
-from sqlalchemy import case, func
+from sqlalchemy import case, func, literal_column
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from blueprints.ops import metrics
@@ -124,7 +124,9 @@ def upsert_runs(connection, rows: list[dict[str, Any]]) -> None:
                 else_=func.coalesce(old.retries, new.retries),
             ),
         ),
-        ("timeline", func.coalesce(old.timeline, "") + new.timeline),
+        # '' written out, not bound: PyMySQL's executemany fills in the VALUES
+        # rows itself and fails on a placeholder after them.
+        ("timeline", func.coalesce(old.timeline, literal_column("''")) + new.timeline),
         *((name, func.coalesce(old[name], new[name])) for name in KEEP_FIRST),
         *((name, func.coalesce(new[name], old[name])) for name in TAKE_NEWEST),
     ]

@@ -5,11 +5,15 @@ Revises: 0003
 """
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import mysql
 
 revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
+
+# To the microsecond on MySQL too (its DATETIME keeps whole seconds by default).
+MOMENT = sa.DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 
 
 def upgrade():
@@ -18,8 +22,8 @@ def upgrade():
         sa.Column("task_id", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=True),
         sa.Column("state", sa.String(length=16), nullable=False),
-        sa.Column("state_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("state_at", MOMENT, nullable=False),
+        sa.Column("seen_at", MOMENT, nullable=False),
         sa.Column("queue", sa.String(length=200), nullable=True),
         sa.Column("worker", sa.String(length=200), nullable=True),
         sa.Column("arguments", sa.Text(), nullable=True),
@@ -48,7 +52,7 @@ def upgrade():
     op.create_table(
         "audit_log",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("at", MOMENT, nullable=False),
         sa.Column("actor", sa.String(length=320), nullable=False),
         sa.Column("action", sa.String(length=50), nullable=False),
         sa.Column("target", sa.String(length=100), nullable=False),
