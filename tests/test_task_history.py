@@ -7,12 +7,13 @@ import json
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, text
 
 from blueprints.ops import history
+from blueprints.ops.history import encode_cursor
 from blueprints.ops.recorder import Change, merge
 from config import ROOT
 from exts import db
@@ -331,6 +332,12 @@ def test_the_list_filters_and_pages(app, admin):
         "since=yesterday",
         "until=9999-01-01T00:00:00",
         "q=" + "x" * 65,
+        "q=a%00b",
+        "name=a%00b",
+        # Forged cursors: year 1 with an offset, a NUL in the task id.
+        "cursor=" + encode_cursor(TaskRun(task_id="x", seen_at=datetime(1, 1, 1, tzinfo=UTC))),
+        "cursor="
+        + encode_cursor(TaskRun(task_id="a\x00b", seen_at=datetime(2026, 1, 1, tzinfo=UTC))),
     ],  # fmt: skip
 )
 def test_bad_list_queries_are_400(admin, query):

@@ -5,10 +5,11 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select, tuple_, union
 
+from blueprints.api import EARLIEST, LATEST, is_plain_text
 from exts import db
 from models import TaskRun
 from models.types import utcnow
@@ -37,9 +38,11 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         seen_at, task_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         moment = datetime.fromisoformat(seen_at)
-    except (ValueError, TypeError, UnicodeDecodeError) as error:
+        # A forged one could hold a time no database takes (year 1 with an offset).
+        in_range = moment.tzinfo is not None and EARLIEST <= moment.astimezone(UTC) < LATEST
+    except (ValueError, TypeError, UnicodeDecodeError, OverflowError) as error:
         raise ValueError("not a cursor from this list") from error
-    if moment.tzinfo is None or not isinstance(task_id, str):
+    if not in_range or not isinstance(task_id, str) or not is_plain_text(task_id):
         raise ValueError("not a cursor from this list")
     return moment, task_id
 

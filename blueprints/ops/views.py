@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, jsonify, render_template, request
 from sqlalchemy import select
 
-from blueprints.api import ApiError, json_body, moment_field
+from blueprints.api import ApiError, is_plain_text, json_body, moment_field
 from blueprints.auth.access import admin_api, admin_page
 from blueprints.ops import actions, history, live
 from exts import db, redis_client
@@ -39,10 +39,10 @@ def _filters() -> history.Filters:
     if state is not None and state not in history.STATES:
         raise ApiError(400, "invalid_field", f"'state' must be one of {', '.join(history.STATES)}.")
     name = args.get("name") or None
-    if name is not None and len(name) > 200:
-        raise ApiError(400, "invalid_field", "'name' is too long.")
+    if name is not None and (len(name) > 200 or not is_plain_text(name)):
+        raise ApiError(400, "invalid_field", "'name' must be a task name.")
     task_id = args.get("q", "").strip() or None
-    if task_id is not None and len(task_id) > TASK_ID_LENGTH:
+    if task_id is not None and (len(task_id) > TASK_ID_LENGTH or not is_plain_text(task_id)):
         raise ApiError(400, "invalid_field", "'q' is a task id: 64 characters at most.")
     return history.Filters(
         state=state,
