@@ -221,6 +221,8 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
         "TASK_HISTORY_FLUSH_SECONDS": _float(env.get("TASK_HISTORY_FLUSH_SECONDS"), 0.5),
         # /metrics answers a caller with "Authorization: Bearer <token>"; unset, it is off (404).
         "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
+        # A beat that stops renewing its lease is replaced by a standby after this long.
+        "BEAT_LOCK_SECONDS": _float(env.get("BEAT_LOCK_SECONDS"), 10),
         # How long the dashboard waits for workers to answer a remote-control query.
         "WORKER_REPLY_TIMEOUT": _float(env.get("WORKER_REPLY_TIMEOUT"), 1.0),
         "CELERY": {
@@ -249,6 +251,8 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
             "redis_socket_timeout": redis_timeout,
             "redis_socket_connect_timeout": redis_timeout,
             "worker_hijack_root_logger": False,
+            # One beat sends at a time (blueprints/schedules): a second is a standby.
+            "beat_scheduler": "blueprints.schedules.beat:LockedScheduler",
             "beat_schedule": named_entries(
                 {
                     "sweep-code-outbox": {"task": "auth.dispatch_code_sends", "schedule": 30.0},

@@ -203,7 +203,7 @@ def test_terminate_stops_a_running_task(app, admin, celery_app):
         assert refused.status_code == 409 and refused.json["error"]["code"] == "running"
         response = admin.post(f"/api/admin/tasks/{running.id}/revoke", json={"terminate": True})
         assert response.status_code == 202 and response.json["action"] == "terminate"
-        run_of(app, running.id, "REVOKED", timeout=20)
+        run_of(app, running.id, "REVOKED", timeout=60)
     finally:
         stop(worker)
     timeline = admin.get(f"/api/admin/tasks/{running.id}").json["task"]["timeline"]
