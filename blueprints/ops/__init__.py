@@ -9,7 +9,8 @@ from blueprints.ops.views import bp
 
 
 def init_app(app: Flask) -> None:
-    """Record this process's task changes, and let a worker send heartbeats."""
+    """Record this process's task changes and counts; in a worker, also send
+    heartbeats and load recent revokes."""
     recorder.init_app(app)
     metrics.init_app(app)
     celery = app.extensions["celery"]

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select, tuple_, union
+from sqlalchemy import delete, select, tuple_, union
 
 from blueprints.api import EARLIEST, LATEST, is_plain_text
 from exts import db
@@ -103,7 +103,3 @@ def prune(days: int, max_rows: int, now: datetime | None = None) -> int:
         db.session.commit()
         deleted += len(ids)
     return deleted
-
-
-def count() -> int:
-    return db.session.scalar(select(func.count()).select_from(TaskRun)) or 0
