@@ -4,6 +4,7 @@ operator actions, redaction, restarts, pruning; and the admin API around it."""
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -21,7 +22,7 @@ from models import AuditEntry, TaskRun
 from models.types import utcnow
 from tests.helpers import request_code, wait_for
 from tests.sample_tasks import broken, flaky
-from tests.workers import start_worker_process, stop, worker_env
+from tests.workers import start_worker_process, stop, wait_until_listening, worker_env
 
 pytestmark = pytest.mark.integration
 
@@ -194,9 +195,12 @@ def test_history_survives_a_worker_restart(app, celery_app):
 def test_terminate_stops_a_running_task(app, admin, celery_app):
     """On a prefork worker, which can kill the child that runs a task."""
     queue = "history-terminate"
+    # Logs at info, so a failure shows whether the worker got the revoke.
     worker = start_worker_process(worker_env(app), "-Q", queue, "-n", "terminate@%h", "-c", "1",
-                                  "--include", "tests.sample_tasks", pool="prefork")  # fmt: skip
+                                  "--include", "tests.sample_tasks", "--loglevel=info",
+                                  pool="prefork")  # fmt: skip
     try:
+        wait_until_listening(celery_app, f"terminate@{socket.gethostname()}")
         running = celery_app.send_task("tests.sleepy", (60,), queue=queue)
         run_of(app, running.id, "STARTED", timeout=60)
         refused = admin.post(f"/api/admin/tasks/{running.id}/revoke", json={"terminate": False})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 from config import ROOT
 
@@ -28,6 +29,16 @@ def start_worker_process(env: dict[str, str], *args: str, pool: str = "solo") ->
     command = [sys.executable, "-m", "celery", "-A", "tasks.celery", "worker",
                f"--pool={pool}", "--loglevel=warning", *args]  # fmt: skip
     return subprocess.Popen(command, env=env, cwd=ROOT)
+
+
+def wait_until_listening(celery_app, name: str, timeout: float = 60) -> None:
+    """Until worker ``name`` answers remote control: a worker consumes tasks
+    a moment before it listens for control, and a revoke sent in between is lost."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if celery_app.control.ping(destination=[name], timeout=0.5):
+            return
+    raise AssertionError(f"worker {name} did not answer remote control in {timeout} s")
 
 
 def stop(*workers: subprocess.Popen | None) -> None:
