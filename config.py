@@ -11,7 +11,6 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-from celery.schedules import crontab
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -45,34 +44,6 @@ def instance_secret_key() -> str:
 
 def _float(value: str | None, default: float) -> float:
     return default if value is None or value == "" else float(value)
-
-
-def schedule(value: str | None, default: timedelta) -> timedelta | crontab:
-    """A beat schedule from seconds ("120") or a crontab line ("*/2 * * * *")."""
-    if value is None or not value.strip():
-        return default
-    fields = value.split()
-    if len(fields) == 1:
-        return timedelta(seconds=float(fields[0]))
-    if len(fields) != 5:
-        raise ValueError(f"not seconds nor a 5-field crontab line: {value!r}")
-    minute, hour, day_of_month, month_of_year, day_of_week = fields
-    return crontab(
-        minute=minute,
-        hour=hour,
-        day_of_month=day_of_month,
-        month_of_year=month_of_year,
-        day_of_week=day_of_week,
-    )
-
-
-def named_entries(entries: dict[str, dict]) -> dict[str, dict]:
-    """Beat entries whose tasks carry the entry's name, so task history shows
-    which schedule sent a run (the header django-celery-beat also sets)."""
-    for name, entry in entries.items():
-        options = entry.setdefault("options", {})
-        options["headers"] = {**options.get("headers", {}), "periodic_task_name": name}
-    return entries
 
 
 def embedded_redis_url() -> str:
@@ -191,6 +162,9 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
         "INTERFACE_CACHE_SECOND_DELETE_DELAY": _float(
             env.get("INTERFACE_CACHE_SECOND_DELETE_DELAY"), 1
         ),
+        # Beat's refresh of every cache, seconds or a crontab line: it seeds the
+        # schedule row on first start; edit the row in /admin/schedules after.
+        "INTERFACE_CACHE_REFRESH_SCHEDULE": env.get("INTERFACE_CACHE_REFRESH_SCHEDULE") or "120",
         # Flash sales (blueprints/seckill)
         "SECKILL_PAY_TIMEOUT": int(env.get("SECKILL_PAY_TIMEOUT") or 900),
         "SECKILL_RESULT_TTL": int(env.get("SECKILL_RESULT_TTL") or 2 * 86400),
@@ -223,6 +197,9 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
         "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
         # A beat that stops renewing its lease is replaced by a standby after this long.
         "BEAT_LOCK_SECONDS": _float(env.get("BEAT_LOCK_SECONDS"), 10),
+        # Beat hears of schedule edits at once (Redis pub/sub), and also looks
+        # at the table this often, for a notice it missed.
+        "BEAT_CHECK_SECONDS": _float(env.get("BEAT_CHECK_SECONDS"), 5),
         # How long the dashboard waits for workers to answer a remote-control query.
         "WORKER_REPLY_TIMEOUT": _float(env.get("WORKER_REPLY_TIMEOUT"), 1.0),
         "CELERY": {
@@ -251,24 +228,8 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
             "redis_socket_timeout": redis_timeout,
             "redis_socket_connect_timeout": redis_timeout,
             "worker_hijack_root_logger": False,
-            # One beat sends at a time (blueprints/schedules): a second is a standby.
-            "beat_scheduler": "blueprints.schedules.beat:LockedScheduler",
-            "beat_schedule": named_entries(
-                {
-                    "sweep-code-outbox": {"task": "auth.dispatch_code_sends", "schedule": 30.0},
-                    "preload-todays-sales": {
-                        "task": "seckill.preload_today",
-                        "schedule": crontab(minute="0", hour="0"),  # midnight in TIMEZONE
-                    },
-                    "reconcile-sales": {"task": "seckill.reconcile", "schedule": 60.0},
-                    "refresh-interface-caches": {
-                        "task": "cache.refresh",
-                        "schedule": schedule(
-                            env.get("INTERFACE_CACHE_REFRESH_SCHEDULE"), timedelta(minutes=2)
-                        ),
-                    },
-                    "prune-task-history": {"task": "ops.prune_history", "schedule": 3600.0},
-                }
-            ),
+            # The schedule is in the database (/admin/schedules), and one beat
+            # sends at a time (blueprints/schedules): a second is a standby.
+            "beat_scheduler": "blueprints.schedules.beat:DatabaseScheduler",
         },
     }

@@ -18,6 +18,7 @@ from flask import Blueprint, current_app, jsonify
 
 from blueprints.api import IdConverter
 from blueprints.ops.history import STATES as TASK_STATES
+from models.schedule import KINDS
 
 bp = Blueprint("openapi", __name__)
 
@@ -262,6 +263,95 @@ SCHEMAS: dict[str, dict] = {
         "properties": {
             "task_id": {"type": "string"},
             "action": {"type": "string", "enum": ["revoke", "terminate"]},
+        },
+    },
+    "ScheduleInput": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 200},
+            "task": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 200,
+                "description": "a registered task (GET lists them)",
+            },
+            "args": {"type": "array"},
+            "kwargs": {"type": "object"},
+            "queue": {"type": "string", "maxLength": 200, "nullable": True},
+            "kind": {"type": "string", "enum": list(KINDS)},
+            "every_seconds": {
+                "type": "number",
+                "minimum": 1,
+                "maximum": 366 * 86400,
+                "nullable": True,
+                "description": "interval",
+            },
+            "crontab": {
+                "type": "string",
+                "maxLength": 200,
+                "nullable": True,
+                "description": "minute hour day-of-month month day-of-week",
+            },
+            "timezone": {
+                "type": "string",
+                "maxLength": 64,
+                "nullable": True,
+                "description": "the crontab's zone, such as Europe/Berlin; else TIMEZONE",
+            },
+            "run_at": {**NULLABLE_MOMENT, "description": "once"},
+            "enabled": {"type": "boolean"},
+            "expires_at": NULLABLE_MOMENT,
+            "description": {"type": "string", "maxLength": 500},
+        },
+    },  # fmt: skip
+    "ScheduleEntry": {
+        "type": "object",
+        "required": [
+            "id",
+            "name",
+            "task",
+            "args",
+            "kwargs",
+            "kind",
+            "enabled",
+            "builtin",
+            "total_runs",
+            "next_run_at",
+            "last_run_at",
+        ],
+        "properties": {
+            "id": ID,
+            "name": {"type": "string"},
+            "task": {"type": "string"},
+            "args": {"type": "array"},
+            "kwargs": {"type": "object"},
+            "queue": {"type": "string", "nullable": True},
+            "kind": {"type": "string", "enum": list(KINDS)},
+            "every_seconds": {"type": "number", "nullable": True},
+            "crontab": {"type": "string", "nullable": True},
+            "timezone": {"type": "string", "nullable": True},
+            "run_at": NULLABLE_MOMENT,
+            "enabled": {"type": "boolean"},
+            "expires_at": NULLABLE_MOMENT,
+            "description": {"type": "string"},
+            "builtin": {"type": "boolean"},
+            "last_run_at": NULLABLE_MOMENT,
+            "total_runs": {"type": "integer"},
+            "next_run_at": NULLABLE_MOMENT,
+        },
+    },  # fmt: skip
+    "ScheduleAnswer": {
+        "type": "object",
+        "required": ["entry"],
+        "properties": {"entry": "ScheduleEntry"},
+    },
+    "ScheduleList": {
+        "type": "object",
+        "required": ["entries", "tasks"],
+        "properties": {
+            "entries": {"type": "array", "items": "ScheduleEntry"},
+            "tasks": {"type": "array", "items": {"type": "string"}},
         },
     },
     "Queues": {

@@ -2,15 +2,16 @@
 
 from models.banner import Banner
 from models.ops import AuditEntry, TaskRun
+from models.schedule import PeriodicEntry
 from models.seckill import SeckillActivity, SeckillOrder
 from models.user import User
 
 __all__ = [
     "AuditEntry",
     "Banner",
+    "PeriodicEntry",
     "SeckillActivity",
     "SeckillOrder",
-    "TaskEvent",
     "TaskRun",
     "User",
 ]

@@ -48,3 +48,10 @@ def wait_for(check, timeout: float = 30, message: str = "condition"):
             return value
         time.sleep(0.05)
     raise AssertionError(f"{message}: not met in {timeout} s")
+
+
+def builtin_entry(app, name: str) -> dict:
+    """One of the product's own schedule entries, as beat seeds it."""
+    from blueprints.schedules.entries import builtin_entries
+
+    return next(entry for entry in builtin_entries(app.config) if entry["name"] == name)

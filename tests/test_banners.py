@@ -5,17 +5,16 @@ import os
 import subprocess
 import sys
 import urllib.request
-from datetime import timedelta
 
 import pytest
 import redis
-from celery.schedules import crontab
 
 from blueprints.auth.sessions import sessions_key
 from blueprints.banners.service import banner_cache
-from config import ROOT, from_env, schedule
+from blueprints.schedules.entries import builtin_entries, timing_from_setting
+from config import ROOT, from_env
 from devtools import free_port, redis_server
-from tests.helpers import add_banners, wait_for
+from tests.helpers import add_banners, builtin_entry, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -106,23 +105,22 @@ def test_beat_refresh_rebuilds_the_cache(app, client, celery_app, worker):
     assert read(client) == ("miss", ["old"])
     add_banners(app, "written elsewhere")  # no invalidation: only the refresh can notice
 
-    entry = celery_app.conf.beat_schedule["refresh-interface-caches"]
-    assert entry["schedule"] == timedelta(minutes=2)
-    celery_app.send_task(entry["task"], args=entry.get("args", ()))  # as beat sends it
+    entry = builtin_entry(app, "refresh-interface-caches")
+    assert entry["every_seconds"] == 120
+    celery_app.send_task(entry["task"])  # as beat sends it
     wait_for(lambda: read(client) == ("hit", ["old", "written elsewhere"]), message="refreshed")
 
 
 def test_the_refresh_schedule_is_seconds_or_a_crontab_line():
-    assert schedule("90", timedelta(minutes=2)) == timedelta(seconds=90)
-    assert schedule("", timedelta(minutes=2)) == timedelta(minutes=2)
-    every_other = schedule("*/2 * * * *", timedelta(minutes=2))
-    assert isinstance(every_other, crontab) and every_other.minute == set(range(0, 60, 2))
+    assert timing_from_setting("90") == {"kind": "interval", "every_seconds": 90.0}
+    every_other = timing_from_setting("*/2 * * * *")
+    assert every_other == {"kind": "crontab", "crontab": "*/2 * * * *"}
     settings = from_env({"SECRET_KEY": "x", "INTERFACE_CACHE_REFRESH_SCHEDULE": "0 * * * *"})
-    assert settings["CELERY"]["beat_schedule"]["refresh-interface-caches"]["schedule"].hour == set(
-        range(24)
-    )
-    with pytest.raises(ValueError):
-        schedule("* * *", timedelta(minutes=2))
+    refresh = next(e for e in builtin_entries(settings) if e["name"] == "refresh-interface-caches")
+    assert refresh["crontab"] == "0 * * * *"
+    for wrong in ("* * *", "0", "61 * * * *"):
+        with pytest.raises(ValueError):
+            timing_from_setting(wrong)
 
 
 def test_redis_going_down_and_coming_back(app, admin, worker, tmp_path, monkeypatch, app_redis):

@@ -12,7 +12,7 @@ from blueprints.auth import tasks
 from blueprints.seckill import stock
 from config import ROOT
 from devtools import free_port
-from tests.helpers import follow_task, request_code
+from tests.helpers import builtin_entry, follow_task, request_code
 
 NEW_SALE = {
     "title": "Sale",
@@ -48,7 +48,7 @@ def test_pages_still_render_while_redis_is_down(client, redis_down):
     assert client.get("/login").status_code == 200
 
 
-def test_a_broker_outage_loses_no_send(client, celery_app, worker, mailbox, monkeypatch):
+def test_a_broker_outage_loses_no_send(app, client, celery_app, worker, mailbox, monkeypatch):
     def broker_down(*args, **kwargs):
         raise OperationalError("connection refused")
 
@@ -58,7 +58,7 @@ def test_a_broker_outage_loses_no_send(client, celery_app, worker, mailbox, monk
     monkeypatch.undo()
 
     # Beat's sweep, sent as beat sends it, finds the waiting send.
-    sweep = celery_app.conf.beat_schedule["sweep-code-outbox"]
+    sweep = builtin_entry(app, "sweep-code-outbox")
     celery_app.send_task(sweep["task"])
     states, task = follow_task(client, response.json["task_id"])
     assert task["state"] == "SUCCESS"

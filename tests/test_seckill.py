@@ -5,13 +5,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
-from celery.schedules import crontab
 from celery.signals import before_task_publish
 from sqlalchemy import event
 
 from blueprints.seckill import gate, keys, payment, stock
 from exts import db
-from tests.helpers import wait_for
+from tests.helpers import builtin_entry, wait_for
 from tests.seckill_helpers import (
     http,
     make_buyers,
@@ -164,8 +163,8 @@ def test_reconciliation_writes_a_reservation_nobody_asked_to_drain(
     assert result(client, seckill_id)["code"] == 102
     assert order_count(app, activity_id) == 0
 
-    entry = celery_app.conf.beat_schedule["reconcile-sales"]
-    assert entry["schedule"] == 60.0
+    entry = builtin_entry(app, "reconcile-sales")
+    assert entry["every_seconds"] == 60.0
     celery_app.send_task(entry["task"])  # as beat sends it
     wait_for(lambda: result(client, seckill_id)["code"] == 100, message="reconciled")
     assert order_count(app, activity_id) == 1
@@ -234,9 +233,8 @@ def test_preloading_is_idempotent_and_keeps_stock_on_sale(
     assert int(app_redis.hget(keys.sale_key(activity_id), "stock")) == 2
     assert not app_redis.exists(keys.sale_key(later))
 
-    entry = celery_app.conf.beat_schedule["preload-todays-sales"]
-    assert isinstance(entry["schedule"], crontab)
-    assert entry["schedule"].hour == {0} and entry["schedule"].minute == {0}
+    entry = builtin_entry(app, "preload-todays-sales")
+    assert entry["crontab"] == "0 0 * * *" and "timezone" not in entry  # midnight in TIMEZONE
     assert celery_app.conf.timezone == "Asia/Shanghai" and celery_app.conf.enable_utc
 
     runner = app.test_cli_runner()

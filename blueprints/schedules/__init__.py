@@ -1,1 +1,6 @@
-"""Celery beat for this product: one beat sends at a time (beat.LockedScheduler)."""
+"""Beat's schedule in the database, edited at /admin/schedules while beat runs;
+one beat sends at a time (beat.DatabaseScheduler)."""
+
+from blueprints.schedules.views import bp
+
+__all__ = ["bp"]

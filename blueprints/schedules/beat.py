@@ -1,64 +1,279 @@
-"""One beat at a time: ``celery -A tasks.celery beat`` may run twice (a standby
-for failover), but only the beat holding a short lease in Redis sends.
+"""Celery beat for this product: ``celery -A tasks.celery beat`` reads its
+schedule from the database, sees edits within a second, and sends only while
+it holds a short lease in Redis, so a second beat can stand by for failover.
 
-The holder renews its lease every third of ``BEAT_LOCK_SECONDS``; a standby
-checks as often, and takes over once a holder that died lets it lapse. A beat
-that cannot reach Redis sends nothing: without the lease it cannot know that
-no other beat is sending.
+Following django-celery-beat's design: every entry keeps its last run in its
+row, written before the task is sent, so a restarted beat (or the standby
+taking over) neither repeats a run nor fires early; a run missed while no
+beat was up is sent once. Unlike it, beat also listens for a Redis notice of
+each change, and checks the table every BEAT_CHECK_SECONDS in case one is lost.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import socket
+import time
 import uuid
+from typing import Any
 
 import redis as redis_lib
-from celery.beat import PersistentScheduler
+from celery.beat import ScheduleEntry, Scheduler
+from celery.schedules import schedstate
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from blueprints.lua import script
+from blueprints.schedules.entries import (
+    CHANGED_CHANNEL,
+    IDLE_CHECK,
+    counts_from,
+    schedule_of,
+    seed_builtin,
+)
+from exts import db
+from models import PeriodicEntry
+from models.types import utcnow
 
 log = logging.getLogger(__name__)
 
 LOCK_KEY = "beat:v1:lock"
 
 
-class LockedScheduler(PersistentScheduler):
-    """Celery's file-backed scheduler, sending only while it holds the lease."""
+class Lease:
+    """One beat at a time: the holder renews a lease in Redis every third of
+    its length; a standby takes over once a holder that died lets it lapse.
+    Without Redis a beat holds nothing: it cannot know that no other sends."""
 
-    def __init__(self, app, *args, **kwargs) -> None:
-        flask_app = app.flask_app
-        self.redis: redis_lib.Redis = flask_app.extensions["redis"]
-        self.lease = flask_app.config["BEAT_LOCK_SECONDS"]
+    def __init__(self, client: redis_lib.Redis, seconds: float) -> None:
+        self.client = client
+        self.seconds = seconds
         self.token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.holding = False
-        super().__init__(app, *args, **kwargs)
+        self.renewed_at = 0.0  # monotonic
 
-    def tick(self, *args, **kwargs) -> float:
-        check_again = self.lease / 3
-        if not self._hold():
-            return check_again
-        return min(super().tick(*args, **kwargs), check_again)
-
-    def _hold(self) -> bool:
+    def hold(self) -> bool:
         """Take or renew the lease; whether this beat holds it."""
+        started = time.monotonic()
         try:
-            held = bool(script(self.redis, "blueprints.schedules", "hold_lease")(
-                keys=[LOCK_KEY], args=[self.token, int(self.lease * 1000)]))  # fmt: skip
+            held = bool(script(self.client, "blueprints.schedules", "hold_lease")(
+                keys=[LOCK_KEY], args=[self.token, int(self.seconds * 1000)]))  # fmt: skip
         except redis_lib.RedisError as error:
             log.warning("beat: Redis unreachable, sending nothing meanwhile: %s", error)
             held = False
         if held != self.holding:
             log.info("beat %s: %s", self.token, "sending" if held else "standing by")
             self.holding = held
+        if held:
+            self.renewed_at = started
         return held
 
-    def close(self) -> None:
+    def confirm(self) -> bool:
+        """Whether it is still held, asking Redis again if the last renewal is old."""
+        fresh = time.monotonic() - self.renewed_at < self.seconds / 3
+        return (self.holding and fresh) or self.hold()
+
+    def release(self) -> None:
         """Give the lease up at once, so a standby need not wait it out."""
         with contextlib.suppress(redis_lib.RedisError):  # else it lapses by itself
-            script(self.redis, "blueprints.schedules", "release_lease")(
+            script(self.client, "blueprints.schedules", "release_lease")(
                 keys=[LOCK_KEY], args=[self.token]
             )
+        self.holding = False
+
+
+class ChangeNotices:
+    """The Redis channel where every schedule change is announced."""
+
+    def __init__(self, client: redis_lib.Redis) -> None:
+        self.client = client
+        self.pubsub: Any = None
+
+    def wait(self, timeout: float) -> bool:
+        """Up to ``timeout`` seconds for a notice; whether one came."""
+        deadline = time.monotonic() + timeout
+        try:
+            if self.pubsub is None:
+                self.pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+                self.pubsub.subscribe(CHANGED_CHANNEL)
+            came = False
+            while (left := deadline - time.monotonic()) > 0 and not came:
+                came = self.pubsub.get_message(timeout=left) is not None
+            while came and self.pubsub.get_message(timeout=0) is not None:
+                pass  # several edits at once: one reload
+            return came
+        except redis_lib.RedisError:
+            self.close()  # subscribe again next time; the periodic check covers the gap
+            time.sleep(max(0.0, deadline - time.monotonic()))
+            return False
+
+    def close(self) -> None:
+        if self.pubsub is not None:
+            with contextlib.suppress(redis_lib.RedisError, OSError):
+                self.pubsub.close()
+            self.pubsub = None
+
+
+class RowEntry(ScheduleEntry):
+    """A periodic entry as beat holds it: the row's timing, and its last run."""
+
+    def __init__(self, row: PeriodicEntry, app, default_zone: str) -> None:
+        self.app = app
+        self.id = row.id
+        self.name = row.name
+        self.task = row.task
+        self.args = json.loads(row.args)
+        self.kwargs = json.loads(row.kwargs)
+        # The name goes with each run, so task history shows which entry sent it.
+        self.options: dict[str, Any] = {"headers": {"periodic_task_name": row.name}}
+        if row.queue:
+            self.options["queue"] = row.queue
+        self.schedule = schedule_of(row, default_zone, app)
+        self.last_run_at = counts_from(row)
+        self.total_run_count = row.total_runs
+        self.expires_at = row.expires_at
+
+    def _next_instance(self, last_run_at=None):
+        entry = object.__new__(type(self))  # not copy.copy: __reduce__ is ScheduleEntry's
+        entry.__dict__.update(vars(self), last_run_at=last_run_at or utcnow(),
+                              total_run_count=self.total_run_count + 1)  # fmt: skip
+        return entry
+
+    __next__ = next = _next_instance
+
+    def is_due(self):
+        if self.expires_at is not None and utcnow() >= self.expires_at:
+            return schedstate(False, IDLE_CHECK)
+        return self.schedule.is_due(self.last_run_at)
+
+    def editable_fields_equal(self, other) -> bool:
+        return super().editable_fields_equal(other) and self.expires_at == other.expires_at
+
+
+class DatabaseScheduler(Scheduler):
+    """The schedule in table ``periodic_entries`` (see /admin/schedules)."""
+
+    Entry = RowEntry
+
+    def __init__(self, app, *args, **kwargs) -> None:
+        self.flask_app = app.flask_app
+        config = self.flask_app.config
+        client = self.flask_app.extensions["redis"]
+        self.lease = Lease(client, config["BEAT_LOCK_SECONDS"])
+        self.notices = ChangeNotices(client)
+        self.check_every = config["BEAT_CHECK_SECONDS"]
+        self.default_zone = config["TIMEZONE"]
+        self.loaded_version: tuple | None = None  # (rows, latest change) when last read
+        self.stale = True  # read the rows on the next tick
+        self.checked_at = 0.0
+        self.unsaved: set[str] = set()  # runs sent while the database was away
+        super().__init__(app, *args, **kwargs)
+
+    def setup_schedule(self) -> None:
+        self.data: dict[str, RowEntry] = {}  # read on the first tick this beat holds the lease
+
+    def tick(self, *args, **kwargs) -> float:
+        was_holding = self.lease.holding
+        if not self.lease.hold():
+            self.data, self._heap = {}, None  # the holder's runs are in the rows
+            return self.lease.seconds / 3
+        if not was_holding or self.stale or self._changed():
+            self._load()
+        self._save_runs()
+        delay = super().tick(*args, **kwargs)
+        if delay == 0:
+            return 0  # sent one; another may be due as well
+        wait = min(delay, self.lease.seconds / 3, self.check_every)
+        if self.notices.wait(wait):
+            self.stale = True
+        return 0  # waited already
+
+    def is_due(self, entry):
+        state = entry.is_due()
+        if state.is_due and not self.lease.confirm():
+            return schedstate(False, self.lease.seconds / 3)
+        return state
+
+    def reserve(self, entry):
+        """Write the run to the row before it is sent: a beat that dies right
+        after sending, or the standby that follows it, knows it went."""
+        new_entry = super().reserve(entry)
+        self.unsaved.add(entry.name)
+        self._save_runs()
+        return new_entry
+
+    def _version(self) -> tuple:
+        """What changes when any row's definition does (in an app context)."""
+        query = select(func.count(), func.max(PeriodicEntry.changed_at))
+        return tuple(db.session.execute(query).one())
+
+    def _changed(self) -> bool:
+        if time.monotonic() - self.checked_at < self.check_every:
+            return False
+        self.checked_at = time.monotonic()
+        try:
+            with self.flask_app.app_context():
+                return self._version() != self.loaded_version
+        except SQLAlchemyError as error:
+            log.warning("beat: database unreachable, keeping the schedule it has: %s", error)
+            return False
+
+    def _load(self) -> None:
+        """Read the enabled rows; a run sent but not yet saved keeps its time."""
+        try:
+            with self.flask_app.app_context():
+                seed_builtin(self.flask_app.config)
+                version = self._version()
+                rows = db.session.scalars(select(PeriodicEntry).where(PeriodicEntry.enabled))
+                entries = {entry.name: entry for entry in map(self._entry, rows) if entry}
+        except SQLAlchemyError as error:
+            log.warning("beat: database unreachable, keeping the schedule it has: %s", error)
+            return
+        for name in self.unsaved & set(entries):
+            entry, known = entries[name], self.data[name]
+            entry.last_run_at = max(entry.last_run_at, known.last_run_at)
+            entry.total_run_count = max(entry.total_run_count, known.total_run_count)
+        self.data, self._heap = entries, None
+        self.unsaved &= set(entries)
+        self.loaded_version, self.stale = version, False
+        self.checked_at = time.monotonic()
+        log.info("beat: %d entries loaded", len(entries))
+
+    def _entry(self, row: PeriodicEntry) -> RowEntry | None:
+        try:
+            return RowEntry(row, self.app, self.default_zone)
+        except (ValueError, TypeError) as error:  # a row written past the API's checks
+            log.error("beat: entry %r skipped: %s", row.name, error)
+            return None
+
+    def _save_runs(self) -> None:
+        if not self.unsaved:
+            return
+        try:
+            with self.flask_app.app_context(), db.engine.begin() as connection:
+                for name in sorted(self.unsaved):
+                    entry = self.data[name]
+                    connection.execute(
+                        update(PeriodicEntry)
+                        .where(PeriodicEntry.id == entry.id)
+                        .values(last_run_at=entry.last_run_at, total_runs=entry.total_run_count)
+                    )
+        except SQLAlchemyError as error:
+            log.warning("beat: runs of %s not saved yet: %s", ", ".join(self.unsaved), error)
+            return
+        self.unsaved.clear()
+
+    def close(self) -> None:
+        # Called from beat's SIGTERM handler, which may interrupt a wait for
+        # notices: that connection is left to the exit, as closing it there
+        # would wait on the lock the interrupted read holds.
+        self._save_runs()
+        self.lease.release()
         super().close()
+
+    @property
+    def info(self) -> str:
+        return f"    . database schedule, lease {self.lease.seconds:g} s in Redis"

@@ -1,0 +1,189 @@
+"""Beat's schedule as rows: what each row means to Celery, the product's own
+entries, and the notice that tells beat a row changed."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import redis as redis_lib
+from celery import Celery
+from celery.schedules import BaseSchedule, ParseException, crontab, schedstate, schedule
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from exts import db, redis_client
+from models import PeriodicEntry
+from models.types import utcnow
+
+log = logging.getLogger(__name__)
+
+# Every change of a row is announced here; beat reloads at once (and checks
+# the table every BEAT_CHECK_SECONDS besides, for notices it missed).
+CHANGED_CHANNEL = "beat:v1:schedule-changed"
+# How far ahead to look again at an entry that is not due soon (disabled,
+# expired, run once already): beat wakes for notices and its lease anyway.
+IDLE_CHECK = 300.0
+
+# The fields of a crontab line, in order: what users call them, what crontab() does.
+CRONTAB_FIELDS = (
+    ("minute", "minute"),
+    ("hour", "hour"),
+    ("day of month", "day_of_month"),
+    ("month", "month_of_year"),
+    ("day of week", "day_of_week"),
+)
+
+
+def check_crontab(line: str) -> list[str]:
+    """The five fields of a crontab line; ValueError naming the field that is wrong."""
+    fields = line.split()
+    if len(fields) != 5:
+        raise ValueError("A crontab line has 5 fields (minute hour day-of-month month"
+                         f" day-of-week), not {len(fields)}.")  # fmt: skip
+    for value, (name, keyword) in zip(fields, CRONTAB_FIELDS, strict=True):
+        try:
+            crontab(**{keyword: value})  # Celery's own parser, as beat will read it
+        except (ValueError, ParseException) as error:
+            raise ValueError(f"The crontab's {name} field {value!r} is wrong: {error}") from None
+    return fields
+
+
+class ZonedCrontab(crontab):
+    """A crontab read on the wall clock of its own zone, daylight saving included:
+    "0 3 * * *" in Europe/Berlin is 01:00 UTC in summer and 02:00 UTC in winter."""
+
+    def __init__(self, line: str, zone: ZoneInfo, app: Celery | None = None) -> None:
+        minute, hour, day_of_month, month_of_year, day_of_week = check_crontab(line)
+        self.line, self.zone = line, zone
+        super().__init__(minute, hour, day_of_week, day_of_month, month_of_year,
+                         nowfun=self._now, app=app)  # fmt: skip
+
+    def _now(self) -> datetime:
+        return datetime.now(self.zone)
+
+    @property
+    def tz(self) -> ZoneInfo:  # type: ignore[override]
+        return self.zone
+
+    def remaining_estimate(self, last_run_at: datetime, *args) -> timedelta:
+        # Celery reads the fields on last_run_at's own clock: give it the zone's.
+        return super().remaining_estimate(last_run_at.astimezone(self.zone), *args)
+
+    def __eq__(self, other: Any) -> bool:
+        if not isinstance(other, ZonedCrontab):
+            return NotImplemented
+        return (self.line, self.zone) == (other.line, other.zone)
+
+    def __repr__(self) -> str:
+        return f"<crontab: {self.line} ({self.zone.key})>"
+
+
+class Once(BaseSchedule):
+    """Due once, at ``run_at``; never again after a run at or after it."""
+
+    def __init__(self, run_at: datetime, app: Celery | None = None) -> None:
+        super().__init__(nowfun=utcnow, app=app)
+        self.run_at = run_at
+
+    def remaining_estimate(self, last_run_at: datetime) -> timedelta:
+        return self.run_at - self.now()
+
+    def is_due(self, last_run_at: datetime) -> schedstate:
+        if last_run_at >= self.run_at:
+            return schedstate(False, IDLE_CHECK)
+        remaining = self.remaining_estimate(last_run_at).total_seconds()
+        return schedstate(remaining <= 0, IDLE_CHECK if remaining <= 0 else remaining)
+
+    def __eq__(self, other: Any) -> bool:
+        if not isinstance(other, Once):
+            return NotImplemented
+        return self.run_at == other.run_at
+
+    def __repr__(self) -> str:
+        return f"<once: {self.run_at.isoformat()}>"
+
+
+def schedule_of(entry: PeriodicEntry, default_zone: str, app: Celery | None = None) -> BaseSchedule:
+    """The Celery schedule a row describes."""
+    if entry.kind == "interval":
+        return schedule(timedelta(seconds=entry.every_seconds or 0), app=app)
+    if entry.kind == "crontab":
+        return ZonedCrontab(entry.crontab or "", ZoneInfo(entry.timezone or default_zone), app=app)
+    if entry.kind == "once" and entry.run_at is not None:
+        return Once(entry.run_at, app=app)
+    raise ValueError(f"entry {entry.name!r}: kind {entry.kind!r} without its timing")
+
+
+def counts_from(entry: PeriodicEntry) -> datetime:
+    """The time the schedule counts from: the last run, unless the timing changed since."""
+    return max(moment for moment in (entry.last_run_at, entry.due_from) if moment is not None)
+
+
+def next_run(entry: PeriodicEntry, default_zone: str, app: Celery | None = None) -> datetime | None:
+    """When beat sends it next (now, if it is overdue); None if it never will."""
+    now = utcnow()
+    if not entry.enabled or (entry.expires_at is not None and entry.expires_at <= now):
+        return None
+    timing = schedule_of(entry, default_zone, app)
+    reference = counts_from(entry)
+    if isinstance(timing, Once):
+        return None if reference >= timing.run_at else max(timing.run_at, now)
+    remaining = timing.remaining_estimate(reference)
+    moment = now + max(remaining, timedelta(0))
+    if entry.expires_at is not None and moment >= entry.expires_at:
+        return None
+    return moment
+
+
+def timing_from_setting(value: str) -> dict[str, Any]:
+    """A row's timing from a setting: seconds ("120") or a crontab line."""
+    if len(value.split()) == 1:
+        seconds = float(value)
+        if seconds <= 0:
+            raise ValueError(f"not a positive number of seconds: {value!r}")
+        return {"kind": "interval", "every_seconds": seconds}
+    return {"kind": "crontab", "crontab": " ".join(check_crontab(value))}
+
+
+def builtin_entries(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The entries the product needs, as rows; created on first start."""
+    refresh = timing_from_setting(config["INTERFACE_CACHE_REFRESH_SCHEDULE"])
+    return [
+        {"name": "sweep-code-outbox", "task": "auth.dispatch_code_sends", "kind": "interval",
+         "every_seconds": 30.0, "description": "Sends login codes whose first try failed."},
+        {"name": "preload-todays-sales", "task": "seckill.preload_today", "kind": "crontab",
+         "crontab": "0 0 * * *", "description": "Loads today's sales into Redis at midnight."},
+        {"name": "reconcile-sales", "task": "seckill.reconcile", "kind": "interval",
+         "every_seconds": 60.0, "description": "Writes orders a lost drain left unwritten."},
+        {"name": "refresh-interface-caches", "task": "cache.refresh", **refresh,
+         "description": "Rebuilds every cached answer (seeded from the setting of that name)."},
+        {"name": "prune-task-history", "task": "ops.prune_history", "kind": "interval",
+         "every_seconds": 3600.0, "description": "Drops task history past its age and size caps."},
+    ]  # fmt: skip
+
+
+def seed_builtin(config: dict[str, Any]) -> list[str]:
+    """Add the product's entries that are missing (all of them, on first start);
+    the names added. Entries an admin has edited are left as they are."""
+    existing = set(db.session.scalars(select(PeriodicEntry.name)))
+    added = [values for values in builtin_entries(config) if values["name"] not in existing]
+    for values in added:
+        db.session.add(PeriodicEntry(builtin=True, **values))
+    try:
+        db.session.commit()
+    except IntegrityError:  # another beat seeded them at the same moment
+        db.session.rollback()
+        return []
+    return [values["name"] for values in added]
+
+
+def announce_change(client: redis_lib.Redis | None = None) -> None:
+    """Tell the running beat to reload now; if Redis misses it, beat's periodic
+    check finds the change within BEAT_CHECK_SECONDS."""
+    try:
+        (client or redis_client).publish(CHANGED_CHANNEL, "changed")
+    except redis_lib.RedisError as error:
+        log.warning("schedule change not announced (beat finds it on its next check): %s", error)
