@@ -65,6 +65,12 @@ class IdConverter(BaseConverter):
 
 
 class JSONProvider(DefaultJSONProvider):
+    @staticmethod
+    def default(o: Any) -> Any:
+        if isinstance(o, datetime):  # ISO 8601, as the API takes them, not Flask's HTTP dates
+            return o.isoformat()
+        return DefaultJSONProvider.default(o)
+
     def loads(self, s, **kwargs):
         try:
             return super().loads(s, **kwargs)

@@ -1,39 +1,249 @@
-"""One beat at a time: of two beat processes only the lease holder sends, and
-the standby takes over when the holder is killed."""
+"""Beat with its schedule in the database, as `celery -A tasks.celery beat`
+runs it: edits reach it at once, restarts neither burst nor lose a run,
+crontabs keep their zone's wall clock, a database outage is survived, and of
+two beats only the lease holder sends."""
 
 from __future__ import annotations
 
+import glob
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text, update
 
 from blueprints.schedules.beat import LOCK_KEY
+from blueprints.schedules.entries import CHANGED_CHANNEL
 from config import ROOT
 from exts import db
-from models import TaskRun
+from models import PeriodicEntry, TaskRun
+from models.types import utcnow
 from tests.helpers import wait_for
+from tests.tcp_proxy import TcpProxy
 from tests.workers import stop, worker_env
 
 pytestmark = pytest.mark.integration
 
 ENTRY = "refresh-interface-caches"  # every second here
+NOWHERE = "beat-test-nowhere"  # a queue no worker reads: sends are only counted
+# libfaketime, from Debian's faketime package: a process's clock set to any time.
+FAKETIME_LIBRARY = next(iter(glob.glob("/usr/lib/*/faketime/libfaketimeMT.so.1")), None)
 
 
-def start_beat(app, tmp_path, name: str) -> subprocess.Popen:
-    env = worker_env(app, INTERFACE_CACHE_REFRESH_SCHEDULE="1", BEAT_LOCK_SECONDS="3")
-    command = [sys.executable, "-m", "celery", "-A", "tasks.celery", "beat", "--loglevel=warning",
+def start_beat(app, tmp_path, name: str, fake_start: str | None = None,
+               **settings: str) -> subprocess.Popen:  # fmt: skip
+    """A beat process; with ``fake_start``, its clock starts there (libfaketime)."""
+    env = worker_env(app, INTERFACE_CACHE_REFRESH_SCHEDULE="1", BEAT_LOCK_SECONDS="3", **settings)
+    command = [sys.executable, "-m", "celery", "-A", "tasks.celery", "beat", "--loglevel=info",
                "--schedule", str(tmp_path / f"{name}-schedule")]  # fmt: skip
+    if fake_start:  # preloaded, not through the faketime wrapper, whose child a stop would miss
+        env.update(LD_PRELOAD=FAKETIME_LIBRARY or "", FAKETIME=f"@{fake_start}")
     return subprocess.Popen(command, env=env, cwd=ROOT)
 
 
-def sends(app) -> int:
+def sends(app, entry: str = ENTRY) -> int:
     """Runs of the entry that some beat sent, as task history recorded them."""
     with app.app_context():
-        query = select(func.count()).where(TaskRun.periodic_entry == ENTRY)
+        query = select(func.count()).where(TaskRun.periodic_entry == entry)
         return db.session.scalar(query) or 0
+
+
+def send_times(app, entry: str) -> list[datetime]:
+    with app.app_context():
+        query = select(TaskRun.seen_at).where(TaskRun.periodic_entry == entry)
+        return sorted(db.session.scalars(query))
+
+
+def add_entry(app, name: str, counts_from: datetime | None = None, **values) -> int:
+    """A row as the admin API writes it, its schedule counting from ``counts_from``."""
+    moment = counts_from or utcnow()
+    with app.app_context():
+        entry = PeriodicEntry(name=name, task="ops.prune_history", queue=NOWHERE,
+                              due_from=moment, created_at=moment, changed_at=moment,
+                              **values)  # fmt: skip
+        db.session.add(entry)
+        db.session.commit()
+        return entry.id
+
+
+def holding(app_redis) -> bool:
+    return app_redis.get(LOCK_KEY) is not None
+
+
+def test_an_edit_reaches_the_running_beat_within_two_seconds(app, admin, app_redis, tmp_path):
+    """Through the Redis notice: the periodic check is a minute away here."""
+    entry_id = add_entry(app, "edited", kind="interval", every_seconds=3600)
+    beat = start_beat(app, tmp_path, "edit", BEAT_CHECK_SECONDS="60")
+    try:
+        wait_for(lambda: holding(app_redis), 60, "beat holds the lease")
+        time.sleep(1.5)  # it has read the rows
+        edited_at = utcnow()
+        response = admin.patch(f"/api/admin/schedules/{entry_id}", json={"every_seconds": 1})
+        assert response.status_code == 200
+        wait_for(lambda: sends(app, "edited") >= 1, 10, "the edited entry sends")
+        first = send_times(app, "edited")[0]
+        # Due one second after the edit; whatever is later is the edit's way to beat.
+        assert first - edited_at <= timedelta(seconds=1 + 2), first - edited_at
+
+        # A change nobody announced (written straight to the table) waits for
+        # the periodic check; here that is a minute, so it is not seen yet.
+        with app.app_context():
+            db.session.execute(update(PeriodicEntry).values(enabled=False, changed_at=utcnow()))
+            db.session.commit()
+        time.sleep(3)
+        before = sends(app, "edited")
+        time.sleep(2)
+        assert sends(app, "edited") > before, "without a notice beat has not reloaded yet"
+        app_redis.publish(CHANGED_CHANNEL, "changed")
+        time.sleep(2)
+        before = sends(app, "edited")
+        time.sleep(3)
+        assert sends(app, "edited") == before, "disabled, it sends no more"
+    finally:
+        stop(beat)
+
+
+def test_a_missed_notice_is_found_by_the_periodic_check(app, app_redis, tmp_path):
+    add_entry(app, "quiet", kind="interval", every_seconds=1)
+    beat = start_beat(app, tmp_path, "check", BEAT_CHECK_SECONDS="1")
+    try:
+        wait_for(lambda: sends(app, "quiet") >= 2, 60, "the entry sends")
+        with app.app_context():
+            db.session.execute(update(PeriodicEntry).values(enabled=False, changed_at=utcnow()))
+            db.session.commit()
+        time.sleep(2.5)  # one check, and a send that was already on its way
+        before = sends(app, "quiet")
+        time.sleep(3)
+        assert sends(app, "quiet") == before
+    finally:
+        stop(beat)
+
+
+def test_a_restart_neither_bursts_nor_loses_the_missed_run(app, app_redis, tmp_path):
+    add_entry(app, "steady", kind="interval", every_seconds=2)
+    first = start_beat(app, tmp_path, "before")
+    try:
+        wait_for(lambda: sends(app, "steady") >= 2, 60, "the entry sends")
+    finally:
+        stop(first)
+    stopped_at = utcnow()
+    time.sleep(7)  # three runs missed
+    second = start_beat(app, tmp_path, "after")
+    try:
+        wait_for(lambda: len([t for t in send_times(app, "steady") if t > stopped_at]) >= 3, 60,
+                 "the restarted beat sends")  # fmt: skip
+    finally:
+        stop(second)
+    after = [t for t in send_times(app, "steady") if t > stopped_at]
+    # The missed runs go out once, at the restart; then every two seconds again.
+    gaps = [(b - a).total_seconds() for a, b in zip(after, after[1:], strict=False)]
+    assert all(gap > 1.8 for gap in gaps), gaps
+    with app.app_context():
+        row = db.session.scalar(select(PeriodicEntry).where(PeriodicEntry.name == "steady"))
+        assert row.total_runs == sends(app, "steady")  # each run was written before it was sent
+
+
+@pytest.mark.skipif(FAKETIME_LIBRARY is None, reason="needs apt-get install faketime")
+@pytest.mark.parametrize(
+    ("fake_start", "entries", "fires_at"),
+    [
+        # 28 March 2027: Berlin moves from 02:00 CET to 03:00 CEST at 01:00 UTC.
+        ("2027-03-28 00:59:50", {
+            "berlin-3am": ("0 3 * * *", "Europe/Berlin"),  # 03:00 CEST = 01:00 UTC
+            "berlin-2am": ("0 2 * * *", "Europe/Berlin"),  # 02:00 does not exist: at the jump
+            "shanghai-9am": ("0 9 * * *", "Asia/Shanghai"),  # 09:00 CST = 01:00 UTC
+            "shanghai-3am": ("0 3 * * *", "Asia/Shanghai"),  # 19:00 UTC: not now
+        }, {"berlin-3am", "berlin-2am", "shanghai-9am"}),
+        # 31 October 2027: 02:30 happens twice in Berlin; it ran the first time.
+        ("2027-10-31 01:29:50", {
+            "berlin-half-past-2": ("30 2 * * *", "Europe/Berlin"),
+            "utc-half-past-1": ("30 1 * * *", "UTC"),
+        }, {"utc-half-past-1"}),
+    ],
+)  # fmt: skip
+def test_crontabs_fire_at_their_zones_wall_clock_times(
+    app, tmp_path, fake_start, entries, fires_at
+):
+    """Beat runs with its clock set to just before a daylight-saving change."""
+    start = datetime.fromisoformat(fake_start).replace(tzinfo=UTC)
+    # As if each last ran before the start (the Berlin 02:30 at its first pass).
+    counts_from = start - timedelta(minutes=59, seconds=50)
+    for name, (line, zone) in entries.items():
+        add_entry(app, name, counts_from, kind="crontab", crontab=line, timezone=zone)
+    beat = start_beat(app, tmp_path, "clock", fake_start=fake_start)
+    try:
+        due = start.replace(second=0) + timedelta(minutes=1)
+        wait_for(lambda: all(sends(app, name) for name in fires_at), 60, f"sends at {due}")
+        time.sleep(3)
+    finally:
+        beat.kill()  # under libfaketime beat does not stop on SIGTERM
+        beat.wait(30)
+    for name in entries:
+        times = send_times(app, name)  # as beat's clock read them
+        if name in fires_at:
+            assert len(times) == 1 and due <= times[0] < due + timedelta(seconds=3), (name, times)
+        else:
+            assert times == [], name
+
+
+def test_beat_survives_a_database_outage(app, app_redis, tmp_path):
+    """PostgreSQL behind a proxy that drops every connection, then comes back."""
+    import psycopg
+
+    try:
+        psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", connect_timeout=2).close()
+    except psycopg.OperationalError:
+        pytest.skip("needs PostgreSQL on 127.0.0.1:5432")
+    admin_url = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    with create_engine(admin_url, isolation_level="AUTOCOMMIT").connect() as connection:
+        connection.execute(text("DROP DATABASE IF EXISTS beat_outage"))
+        connection.execute(text("CREATE DATABASE beat_outage"))
+    proxy = TcpProxy(("127.0.0.1", 5432))
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{proxy.port}/beat_outage"
+    env = worker_env(app, DATABASE_URL=url)
+    subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"], env=env,
+                   cwd=ROOT, check=True, capture_output=True)  # fmt: skip
+    engine = create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/beat_outage")
+
+    def total_runs() -> int:
+        with engine.connect() as connection:
+            query = text("SELECT total_runs FROM periodic_entries WHERE name = 'outage'")
+            return connection.execute(query).scalar() or 0
+
+    with engine.begin() as connection:
+        now = utcnow()
+        connection.execute(PeriodicEntry.__table__.insert().values(
+            name="outage", task="ops.prune_history", args="[]", kwargs="{}", queue=NOWHERE,
+            kind="interval", every_seconds=1, enabled=True, description="", builtin=False,
+            total_runs=0, due_from=now, created_at=now, changed_at=now))  # fmt: skip
+    beat = start_beat(app, tmp_path, "outage", DATABASE_URL=url)
+    try:
+        wait_for(lambda: total_runs() >= 2, 60, "beat sends")
+        proxy.stop()
+        time.sleep(6)
+        assert beat.poll() is None, "beat is still up"
+        during = total_runs()
+        proxy.start()
+        # Within a tick it writes the runs it sent meanwhile (it kept sending:
+        # Redis was up), and goes on.
+        wait_for(lambda: total_runs() >= during + 4, 5, "the runs sent during the outage")
+        before = total_runs()
+        wait_for(lambda: total_runs() >= before + 2, 5, "sends after the outage")
+        # And a beat that starts while the database is away waits for it.
+        stop(beat)
+        proxy.stop()
+        beat = start_beat(app, tmp_path, "outage-start", DATABASE_URL=url)
+        time.sleep(5)
+        assert beat.poll() is None
+        stalled = total_runs()
+        proxy.start()
+        wait_for(lambda: total_runs() >= stalled + 1, 5, "sends once the database is back")
+    finally:
+        stop(beat)
+        proxy.stop()
+        engine.dispose()
 
 
 def test_two_beats_send_once_and_a_standby_takes_over(app, app_redis, tmp_path):

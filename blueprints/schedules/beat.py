@@ -240,7 +240,7 @@ class DatabaseScheduler(Scheduler):
         self.unsaved &= set(entries)
         self.loaded_version, self.stale = version, False
         self.checked_at = time.monotonic()
-        log.info("beat: %d entries loaded", len(entries))
+        log.info("beat: %d entries loaded: %s", len(entries), ", ".join(sorted(entries)))
 
     def _entry(self, row: PeriodicEntry) -> RowEntry | None:
         try:

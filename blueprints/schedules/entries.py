@@ -4,7 +4,7 @@ entries, and the notice that tells beat a row changed."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -67,6 +67,11 @@ class ZonedCrontab(crontab):
     @property
     def tz(self) -> ZoneInfo:  # type: ignore[override]
         return self.zone
+
+    def next_after(self, moment: datetime) -> datetime:
+        """The first time it fires after ``moment``, in UTC."""
+        start, delta, _ = self.remaining_delta(moment.astimezone(self.zone))
+        return (start + delta).astimezone(UTC)
 
     def remaining_estimate(self, last_run_at: datetime, *args) -> timedelta:
         # Celery reads the fields on last_run_at's own clock: give it the zone's.
@@ -131,11 +136,13 @@ def next_run(entry: PeriodicEntry, default_zone: str, app: Celery | None = None)
     reference = counts_from(entry)
     if isinstance(timing, Once):
         return None if reference >= timing.run_at else max(timing.run_at, now)
-    remaining = timing.remaining_estimate(reference)
-    moment = now + max(remaining, timedelta(0))
+    if isinstance(timing, ZonedCrontab):
+        moment = timing.next_after(reference)
+    else:
+        moment = reference + timedelta(seconds=entry.every_seconds or 0)
     if entry.expires_at is not None and moment >= entry.expires_at:
         return None
-    return moment
+    return max(moment, now)  # overdue: beat sends it at once
 
 
 def timing_from_setting(value: str) -> dict[str, Any]:

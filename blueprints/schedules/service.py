@@ -174,17 +174,22 @@ def save(entry: PeriodicEntry, values: dict[str, Any]) -> PeriodicEntry:
     if not changed:
         return entry
     entry.changed_at = now
-    if creating:
-        db.session.add(entry)
-        db.session.flush()
-        audit("schedule.create", f"schedule:{entry.id}", name=entry.name, task=entry.task)
-    else:
-        changes = {
-            name: {"from": _shown(before[name]), "to": _shown(value)}
-            for name, value in changed.items()
-        }
-        audit("schedule.update", f"schedule:{entry.id}", name=entry.name, changes=changes)
-    _commit()
+    try:
+        if creating:
+            db.session.add(entry)
+            db.session.flush()  # for its id
+            audit("schedule.create", f"schedule:{entry.id}", name=entry.name, task=entry.task)
+        else:
+            changes = {
+                name: {"from": _shown(before[name]), "to": _shown(value)}
+                for name, value in changed.items()
+            }
+            audit("schedule.update", f"schedule:{entry.id}", name=entry.name, changes=changes)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise ApiError(409, "name_taken", "Another schedule entry has that name.") from None
+    announce_change()
     return entry
 
 
@@ -214,7 +219,8 @@ def delete(entry: PeriodicEntry) -> None:
         )
     audit("schedule.delete", f"schedule:{entry.id}", name=entry.name, task=entry.task)
     db.session.delete(entry)
-    _commit()
+    db.session.commit()
+    announce_change()
 
 
 def run_now(entry: PeriodicEntry) -> str:
@@ -229,15 +235,6 @@ def run_now(entry: PeriodicEntry) -> str:
     audit("schedule.run", f"schedule:{entry.id}", name=entry.name, task_id=result.id)
     db.session.commit()
     return result.id
-
-
-def _commit() -> None:
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise ApiError(409, "name_taken", "Another schedule entry has that name.") from None
-    announce_change()
 
 
 def to_json(entry: PeriodicEntry) -> dict[str, Any]:
