@@ -1,6 +1,7 @@
 """A person logs in through the page, with the code from the captured mail."""
 
 import os
+import re
 import shutil
 
 import pytest
@@ -335,3 +336,37 @@ def _state(app, task_id: str) -> str | None:
     with app.app_context():
         run = db.session.get(TaskRun, task_id)
         return run.state if run else None
+
+
+def test_an_admin_edits_a_schedule_and_sees_its_next_run_change(
+    page, live_server, worker, mailbox, app
+):
+    from playwright.sync_api import expect
+
+    from blueprints.schedules.entries import seed_builtin
+
+    with app.app_context():
+        seed_builtin(app.config)
+    log_in(page, live_server, mailbox, "admin@example.com", next_path="/admin/schedules")
+    row = page.locator("[data-testid=entry-row][data-name=reconcile-sales]")
+    expect(row).to_contain_text("every 60 s")
+    row.get_by_role("button", name="Edit").click()
+
+    form = page.locator("#entry-form")
+    form.get_by_label("Kind").select_option("crontab")
+    form.get_by_role("textbox", name="Crontab").fill("30 4 * * 7")  # a typo: weekdays are 0-6
+    form.get_by_label("Time zone").fill("Europe/Berlin")
+    form.get_by_role("button", name="Save").click()
+    expect(page.locator("#form-status")).to_contain_text("day of week field '7' is wrong")
+
+    form.get_by_role("textbox", name="Crontab").fill("30 4 * * *")
+    form.get_by_role("button", name="Save").click()
+    expect(page.locator("#form-status")).to_contain_text("Saved “reconcile-sales”")
+    expect(row).to_contain_text("30 4 * * * (Europe/Berlin)")
+    # 04:30 in Berlin is 11:30 or 10:30 in Shanghai, by Berlin's daylight saving.
+    expect(row.get_by_test_id("next-run")).to_contain_text(re.compile(r"1[01]:30:00"))
+
+    row.get_by_label("Enable reconcile-sales").uncheck()
+    expect(row.get_by_test_id("next-run")).to_have_text("disabled")
+    row.get_by_role("button", name="Run now").click()
+    expect(row.get_by_role("link", name="sent")).to_be_visible()
