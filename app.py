@@ -11,7 +11,18 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as settings
-from blueprints import auth, banners, caching, jobs, main, openapi, ops, schedules, seckill
+from blueprints import (
+    auth,
+    banners,
+    caching,
+    jobs,
+    main,
+    openapi,
+    ops,
+    reminders,
+    schedules,
+    seckill,
+)
 from blueprints.api import IdConverter, JSONProvider, register_error_handlers
 from blueprints.auth.sms import PROVIDERS
 from exts import cache, csrf, db, limiter, login_manager, mail, migrate, redis_client, talisman
@@ -50,8 +61,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.json = JSONProvider(app)
     app.url_map.converters["id"] = IdConverter
-    blueprints = (main.bp, auth.bp, jobs.bp, caching.bp, banners.bp, seckill.bp, ops.bp,
-                  schedules.bp, openapi.bp)  # fmt: skip
+    blueprints = (main.bp, auth.bp, jobs.bp, caching.bp, banners.bp, seckill.bp, reminders.bp,
+                  ops.bp, schedules.bp, openapi.bp)  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     # The JSON API accepts only application/json, which no other site can send
@@ -61,6 +72,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.exempt(seckill.bp)
     csrf.exempt(ops.bp)
     csrf.exempt(schedules.bp)
+    csrf.exempt(reminders.bp)
     register_error_handlers(app)
 
     @app.template_filter("local_time")

@@ -100,6 +100,14 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
         # smtplib's debug output would print every message, codes included.
         "MAIL_DEBUG": False,
         "MAIL_TIMEOUT": float(env.get("MAIL_TIMEOUT") or 10),
+        # Where users reach the shop: links in mails, which workers write.
+        "PUBLIC_URL": (env.get("PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/"),
+        # Sale reminders (blueprints/reminders): sent this long before a sale
+        # opens, in batches of this many, at most this fast through the mail
+        # server (a `limits` rate, shared by every worker through Redis).
+        "REMINDER_LEAD_SECONDS": _float(env.get("REMINDER_LEAD_SECONDS"), 300),
+        "REMINDER_BATCH_SIZE": int(env.get("REMINDER_BATCH_SIZE") or 100),
+        "REMINDER_MAIL_RATE": env.get("REMINDER_MAIL_RATE") or "200/second",
         # SMS: providers are tried in this order; the next one takes over on failure.
         "SMS_PROVIDERS": _list(env.get("SMS_PROVIDER") or "console"),
         "SMS_TIMEOUT": float(env.get("SMS_TIMEOUT") or 10),

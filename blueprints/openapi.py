@@ -119,12 +119,20 @@ SCHEMAS: dict[str, dict] = {
             "Sale",
             {
                 "type": "object",
-                "required": ["stock_left", "orders", "sold", "stock_drift"],
+                "required": ["stock_left", "orders", "sold", "stock_drift", "reminders"],
                 "properties": {
                     "stock_left": {"type": "integer", "nullable": True},
                     "orders": {"type": "object", "additionalProperties": {"type": "integer"}},
                     "sold": {"type": "integer"},
                     "stock_drift": {"type": "integer", "nullable": True},
+                    "reminders": {
+                        "type": "object",
+                        "required": ["subscribers", "last_run"],
+                        "properties": {
+                            "subscribers": {"type": "integer"},
+                            "last_run": {"allOf": ["ReminderRun"], "nullable": True},
+                        },
+                    },
                 },
             },
         ]
@@ -263,6 +271,28 @@ SCHEMAS: dict[str, dict] = {
         "properties": {
             "task_id": {"type": "string"},
             "action": {"type": "string", "enum": ["revoke", "terminate"]},
+        },
+    },
+    "Reminder": {
+        "type": "object",
+        "required": ["subscribed"],
+        "properties": {"subscribed": {"type": "boolean"}},
+    },
+    "ReminderRun": {
+        "type": "object",
+        "required": ["id", "status", "total", "sent", "failed", "skipped", "percent"],
+        "properties": {
+            "id": ID,
+            "starts_at": MOMENT,
+            "status": {"type": "string", "enum": ["running", "done", "failed"]},
+            "total": {"type": "integer"},
+            "sent": {"type": "integer"},
+            "failed": {"type": "integer"},
+            "skipped": {"type": "integer"},
+            "percent": {"type": "integer"},
+            "error": {"type": "string", "nullable": True},
+            "started_at": MOMENT,
+            "finished_at": NULLABLE_MOMENT,
         },
     },
     "ScheduleInput": {

@@ -2,6 +2,7 @@
 
 from models.banner import Banner
 from models.ops import AuditEntry, TaskRun
+from models.reminder import ReminderRun, SaleReminder
 from models.schedule import PeriodicEntry
 from models.seckill import SeckillActivity, SeckillOrder
 from models.user import User
@@ -10,6 +11,8 @@ __all__ = [
     "AuditEntry",
     "Banner",
     "PeriodicEntry",
+    "ReminderRun",
+    "SaleReminder",
     "SeckillActivity",
     "SeckillOrder",
     "TaskRun",

@@ -30,6 +30,29 @@ async function listOrders(saleId, target) {
   target.style.whiteSpace = "pre-line";
 }
 
+// Who asked to be reminded, and the last fan-out: its progress, then its report.
+function reminders({subscribers, last_run: run}) {
+  const parts = [`${subscribers} asked`];
+  if (!run) return parts;
+  const report = document.createElement("div");
+  report.dataset.testid = "reminder-report";
+  report.dataset.status = run.status;
+  if (run.status === "running") {
+    const bar = document.createElement("progress");
+    bar.max = 100;
+    bar.value = run.percent;
+    report.append(bar, `${run.sent + run.failed + run.skipped} of ${run.total}`);
+  } else {
+    report.className = "status";
+    report.dataset.kind = run.status === "done" ? "success" : "error";
+    report.textContent = run.status === "done"
+      ? `sent ${run.sent}, failed ${run.failed}, skipped ${run.skipped}`
+      : `failed: ${run.error}`;
+  }
+  parts.push(report);
+  return parts;
+}
+
 function render(sales) {
   rows.replaceChildren();
   for (const sale of sales) {
@@ -45,6 +68,7 @@ function render(sales) {
     cell(row, `${sale.stock_left ?? "not loaded"} / ${sale.total_stock}`);
     const orders = Object.entries(sale.orders).map(([state, n]) => `${state.replace("_", " ")} ${n}`);
     cell(row, orders.join(", ") || "none");
+    cell(row, ...reminders(sale.reminders));
     const state = cell(row, sale.status);
     if (sale.stock_drift) {
       const warning = document.createElement("div");
@@ -70,7 +94,7 @@ function render(sales) {
     const details = document.createElement("tr");
     details.hidden = !open.has(sale.id);
     const list = cell(details);
-    list.colSpan = 8;
+    list.colSpan = 9;
     const showOrders = action("Orders", () => {
       if (open.has(sale.id)) open.delete(sale.id); else open.add(sale.id);
       details.hidden = !open.has(sale.id);

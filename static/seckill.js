@@ -50,6 +50,36 @@ function render() {
   };
   countdown.textContent = text[state] || "";
   if (buy) buy.disabled = purchasing || state !== "open";
+  if (remind) remind.hidden = state !== "upcoming" || remindedOf === null;
+}
+
+// "Remind me" before an upcoming sale opens, or cancel it.
+const remind = document.getElementById("remind");
+const remindStatus = document.getElementById("remind-status");
+let remindedOf = null;  // whether this user will be reminded; null until known
+
+function showReminder(subscribed) {
+  remindedOf = subscribed;
+  remind.textContent = subscribed ? "Cancel reminder" : "Remind me";
+  remind.setAttribute("aria-pressed", String(subscribed));
+  render();
+}
+
+async function toggleReminder() {
+  remind.disabled = true;
+  const result = await api(remindedOf ? "DELETE" : "POST", `/api/seckill/${sale.id}/reminder`);
+  remind.disabled = false;
+  if (![200, 201].includes(result.status)) return say(remindStatus, "error", errorMessage(result));
+  showReminder(result.data.subscribed);
+  say(remindStatus, "success", result.data.subscribed
+    ? "We will e-mail you a few minutes before it opens." : "Reminder cancelled.");
+}
+
+if (remind) {
+  remind.addEventListener("click", toggleReminder);
+  api("GET", `/api/seckill/${sale.id}/reminder`).then((result) => {
+    if (result.status === 200) showReminder(result.data.subscribed);
+  });
 }
 
 async function purchase() {

@@ -20,6 +20,7 @@ class Mailbox:
         self.attempts = 0
         self.delay = 0.0
         self._failures: list[str] = []
+        self._fail_after = 0  # deliveries to accept before the failures begin
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
 
@@ -33,7 +34,9 @@ class Mailbox:
     async def handle_DATA(self, server, session, envelope) -> str:
         with self._lock:
             self.attempts += 1
-            if self._failures:
+            if self._failures and self._fail_after:
+                self._fail_after -= 1
+            elif self._failures:
                 return self._failures.pop(0)
             message = email.message_from_bytes(envelope.content)
             message["X-Rcpt-To"] = ", ".join(envelope.rcpt_tos)
@@ -45,12 +48,17 @@ class Mailbox:
         with self._lock:
             self.messages.clear()
             self._failures.clear()
+            self._fail_after = 0
             self.attempts = 0
             self.delay = 0.0
 
-    def fail_next(self, count: int, reply: str = "421 4.3.0 Try again later") -> None:
+    def fail_next(
+        self, count: int, reply: str = "421 4.3.0 Try again later", after: int = 0
+    ) -> None:
+        """Refuse ``count`` deliveries with ``reply``, once ``after`` more have been accepted."""
         with self._lock:
             self._failures = [reply] * count
+            self._fail_after = after
 
     def mark(self) -> int:
         """A point in the mail stream: ``wait_for(..., since=mark)`` skips older mail."""

@@ -14,7 +14,7 @@ from exts import mail
 
 
 @contextmanager
-def _socket_timeout(seconds: float):
+def socket_timeout(seconds: float):
     # Flask-Mail opens smtplib.SMTP without a timeout; a silent server would
     # hold the worker forever. smtplib takes the process default.
     previous = socket.getdefaulttimeout()
@@ -25,7 +25,7 @@ def _socket_timeout(seconds: float):
         socket.setdefaulttimeout(previous)
 
 
-def _classify(error: smtplib.SMTPException) -> Exception:
+def classify_smtp_error(error: smtplib.SMTPException) -> Exception:
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in error.recipients.values()]
         transient = all(400 <= code < 500 for code in codes)
@@ -48,9 +48,9 @@ def send_code_mail(target: str, code: str, purpose: str) -> None:
         html=render_template("mail/code.html", **context),
     )
     try:
-        with _socket_timeout(current_app.config["MAIL_TIMEOUT"]):
+        with socket_timeout(current_app.config["MAIL_TIMEOUT"]):
             mail.send(message)
     except smtplib.SMTPException as error:
-        raise _classify(error) from None
+        raise classify_smtp_error(error) from None
     except OSError as error:  # refused, reset, timed out, DNS
         raise TransientSendError(f"SMTP: {error.__class__.__name__}: {error}") from None

@@ -167,6 +167,8 @@ def builtin_entries(config: dict[str, Any]) -> list[dict[str, Any]]:
          "every_seconds": 60.0, "description": "Writes orders a lost drain left unwritten."},
         {"name": "refresh-interface-caches", "task": "cache.refresh", **refresh,
          "description": "Rebuilds every cached answer (seeded from the setting of that name)."},
+        {"name": "remind-upcoming-sales", "task": "reminders.dispatch_due", "kind": "interval",
+         "every_seconds": 15.0, "description": "Sends the reminders of sales about to open."},
         {"name": "prune-task-history", "task": "ops.prune_history", "kind": "interval",
          "every_seconds": 3600.0, "description": "Drops task history past its age and size caps."},
     ]  # fmt: skip

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from blueprints.api import ApiError, moment_field, string_field
 from blueprints.ops.audit import audit
+from blueprints.reminders import service as reminders
 from blueprints.seckill import stock
 from exts import db
 from models import SeckillActivity, SeckillOrder
@@ -130,6 +131,10 @@ def overview(sales: list[SeckillActivity]) -> list[dict[str, Any]]:
             "orders": counts[sale.id],
             "sold": counts[sale.id].get("pending_payment", 0) + counts[sale.id].get("paid", 0),
             "stock_drift": drift.get(sale.id),
+            "reminders": {
+                "subscribers": reminders.subscriber_count(sale.id),
+                "last_run": reminders.latest_run(sale.id),
+            },
         }
         for sale in sales
     ]

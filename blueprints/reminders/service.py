@@ -1,0 +1,247 @@
+"""Sale reminders: subscribing, finding the sales about to open, sending one
+reminder exactly once, and the report of a fan-out."""
+
+from __future__ import annotations
+
+import contextlib
+import smtplib
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app, render_template
+from flask_mail import Message
+from sqlalchemy import CursorResult, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from blueprints.api import ApiError
+from blueprints.auth.errors import TransientSendError
+from blueprints.auth.mail import classify_smtp_error, socket_timeout
+from exts import db, mail, redis_client
+from models import ReminderRun, SaleReminder, SeckillActivity, User
+from models.reminder import OUTCOMES
+from models.types import utcnow
+
+
+def progress_key(run_id: int) -> str:
+    """Counts of a running fan-out, for the admin's progress bar."""
+    return f"reminders:v1:run:{run_id}"
+
+
+def upcoming_sale(activity_id: int) -> SeckillActivity:
+    sale = db.session.get(SeckillActivity, activity_id)
+    if sale is None:
+        raise ApiError(404, "not_found", "No such sale.")
+    if sale.status != "active" or sale.starts_at <= utcnow():
+        raise ApiError(409, "not_upcoming", "Reminders are for sales that have not opened yet.")
+    return sale
+
+
+def subscribe(activity_id: int, user_id: int) -> bool:
+    """Remind ``user_id`` before the sale opens; whether it is new."""
+    upcoming_sale(activity_id)
+    db.session.add(SaleReminder(activity_id=activity_id, user_id=user_id))
+    try:
+        db.session.commit()
+    except IntegrityError:  # asked before (or twice at once): one reminder
+        db.session.rollback()
+        return False
+    return True
+
+
+def unsubscribe(activity_id: int, user_id: int) -> None:
+    db.session.execute(
+        SaleReminder.__table__.delete().where(
+            SaleReminder.activity_id == activity_id, SaleReminder.user_id == user_id
+        )
+    )
+    db.session.commit()
+
+
+def is_subscribed(activity_id: int, user_id: int) -> bool:
+    query = select(SaleReminder.id).where(
+        SaleReminder.activity_id == activity_id, SaleReminder.user_id == user_id
+    )
+    return db.session.scalar(query) is not None
+
+
+def subscriber_count(activity_id: int) -> int:
+    query = select(func.count()).where(SaleReminder.activity_id == activity_id)
+    return db.session.scalar(query) or 0
+
+
+def due_sales(now: datetime, lead: timedelta) -> list[SeckillActivity]:
+    """Active sales opening within ``lead`` that have no fan-out for that opening yet."""
+    already = select(ReminderRun.id).where(
+        ReminderRun.activity_id == SeckillActivity.id,
+        ReminderRun.starts_at == SeckillActivity.starts_at,
+    )
+    query = select(SeckillActivity).where(
+        SeckillActivity.status == "active",
+        SeckillActivity.starts_at > now,
+        SeckillActivity.starts_at <= now + lead,
+        ~already.exists(),
+    )
+    return list(db.session.scalars(query))
+
+
+def start_run(sale: SeckillActivity) -> tuple[ReminderRun, list[int]] | None:
+    """Claim the fan-out for this opening, with the reminders it is to send;
+    None if another sweep claimed it first."""
+    run = ReminderRun(activity_id=sale.id, starts_at=sale.starts_at)
+    db.session.add(run)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        return None
+    pending = select(SaleReminder.id).where(
+        SaleReminder.activity_id == sale.id,
+        or_(SaleReminder.handled_for.is_(None), SaleReminder.handled_for != sale.starts_at),
+    )
+    ids = list(db.session.scalars(pending.order_by(SaleReminder.id)))
+    run.total = len(ids)
+    db.session.commit()
+    return run, ids
+
+
+def stale_reason(run: ReminderRun) -> str | None:
+    """Why the run's reminders must not go out now, if they must not."""
+    sale = db.session.get(SeckillActivity, run.activity_id)
+    if sale is None or sale.status != "active":
+        return "the sale was closed"
+    if sale.starts_at != run.starts_at:
+        return "the sale was moved"
+    if sale.starts_at <= utcnow():
+        return "the sale has opened"
+    return None
+
+
+def settle(run: ReminderRun, reminder_id: int, outcome: str, detail: str | None = None) -> bool:
+    """Record one reminder's outcome for this opening, once; whether this call did."""
+    done: CursorResult = db.session.execute(  # type: ignore[assignment]
+        update(SaleReminder)
+        .where(
+            SaleReminder.id == reminder_id,
+            or_(SaleReminder.handled_for.is_(None), SaleReminder.handled_for != run.starts_at),
+        )
+        .values(handled_for=run.starts_at, outcome=outcome, detail=detail and detail[:300])
+    )
+    db.session.commit()
+    if done.rowcount:
+        redis_client.hincrby(progress_key(run.id), outcome, 1)
+    return bool(done.rowcount)
+
+
+def unsettled(run: ReminderRun, ids: list[int]) -> list[tuple[int, User]]:
+    """The reminders among ``ids`` not yet handled for this opening, with their users."""
+    query = (
+        select(SaleReminder.id, User)
+        .join(User, User.id == SaleReminder.user_id)
+        .where(
+            SaleReminder.id.in_(ids),
+            or_(SaleReminder.handled_for.is_(None), SaleReminder.handled_for != run.starts_at),
+        )
+        .order_by(SaleReminder.id)
+    )
+    return [(reminder_id, user) for reminder_id, user in db.session.execute(query)]
+
+
+def reminder_message(sale: SeckillActivity, address: str) -> Message:
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    context = {
+        "sale": sale,
+        "opens": sale.starts_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+        "zone": zone.key,
+        "sale_url": f"{current_app.config['PUBLIC_URL']}/seckill/{sale.id}",
+        "minutes": max(1, round((sale.starts_at - utcnow()).total_seconds() / 60)),
+    }
+    return Message(
+        subject=f"“{sale.title}” opens in {context['minutes']} minutes",
+        recipients=[address],
+        body=render_template("mail/reminder.txt", **context),
+        html=render_template("mail/reminder.html", **context),
+    )
+
+
+class MailBatch:
+    """One SMTP connection for a batch of reminders."""
+
+    def __enter__(self) -> MailBatch:
+        self._timeout = socket_timeout(current_app.config["MAIL_TIMEOUT"])
+        self._timeout.__enter__()
+        try:
+            self.connection = mail.connect().__enter__()
+        except (smtplib.SMTPException, OSError) as error:
+            self._timeout.__exit__(None, None, None)
+            raise TransientSendError(f"SMTP: {error.__class__.__name__}: {error}") from None
+        return self
+
+    def send(self, message: Message) -> None:
+        try:
+            self.connection.send(message)
+        except smtplib.SMTPException as error:
+            raise classify_smtp_error(error) from None
+        except OSError as error:
+            raise TransientSendError(f"SMTP: {error.__class__.__name__}: {error}") from None
+
+    def __exit__(self, *exc: Any) -> None:
+        # The mails went; a QUIT that fails changes nothing.
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            self.connection.__exit__(None, None, None)  # type: ignore[arg-type]
+        self._timeout.__exit__(None, None, None)
+
+
+def finish(run_id: int) -> ReminderRun | None:
+    """Write the report from the reminders' recorded outcomes, once."""
+    run = db.session.get(ReminderRun, run_id)
+    if run is None or run.status != "running":
+        return run
+    counts = dict(
+        db.session.execute(
+            select(SaleReminder.outcome, func.count())
+            .where(SaleReminder.activity_id == run.activity_id)
+            .where(SaleReminder.handled_for == run.starts_at)
+            .group_by(SaleReminder.outcome)
+        ).all()
+    )
+    done: CursorResult = db.session.execute(  # type: ignore[assignment]
+        update(ReminderRun)
+        .where(ReminderRun.id == run_id, ReminderRun.status == "running")
+        .values(
+            status="done",
+            finished_at=utcnow(),
+            sent=counts.get("sent", 0),
+            failed=counts.get("failed", 0),
+            skipped=counts.get("skipped", 0),
+        )  # fmt: skip
+    )
+    db.session.commit()
+    if done.rowcount:
+        redis_client.delete(progress_key(run_id))
+    return db.session.get(ReminderRun, run_id)
+
+
+def fail(run_id: int, reason: str) -> None:
+    """Mark the fan-out failed with its reason (what was sent stays recorded)."""
+    db.session.execute(
+        update(ReminderRun)
+        .where(ReminderRun.id == run_id, ReminderRun.status == "running")
+        .values(status="failed", finished_at=utcnow(), error=reason[:2000])
+    )
+    db.session.commit()
+
+
+def latest_run(activity_id: int) -> dict | None:
+    """The sale's last fan-out; while it runs, its progress so far."""
+    query = select(ReminderRun).where(ReminderRun.activity_id == activity_id)
+    run = db.session.scalar(query.order_by(ReminderRun.id.desc()).limit(1))
+    if run is None:
+        return None
+    answer = run.to_json()
+    if run.status == "running":
+        counts = {k: int(v) for k, v in redis_client.hgetall(progress_key(run.id)).items()}
+        answer.update({outcome: counts.get(outcome, 0) for outcome in OUTCOMES})
+    handled = answer["sent"] + answer["failed"] + answer["skipped"]
+    answer["percent"] = 100 if not run.total else min(100, round(100 * handled / run.total))
+    return answer
