@@ -2,6 +2,7 @@
 
 import os
 import re
+from email.header import decode_header, make_header
 import shutil
 
 import pytest
@@ -370,3 +371,26 @@ def test_an_admin_edits_a_schedule_and_sees_its_next_run_change(
     expect(row.get_by_test_id("next-run")).to_have_text("disabled")
     row.get_by_role("button", name="Run now").click()
     expect(row.get_by_role("link", name="sent")).to_be_visible()
+
+
+def test_a_shopper_asks_for_a_reminder_and_receives_it(
+    page, live_server, worker, mailbox, app, celery_app
+):
+    from playwright.sync_api import expect
+
+    from tests.seckill_helpers import open_sale
+
+    sale_id = open_sale(app, 10, starts_in=240, title="Reminder sale")
+    log_in(page, live_server, mailbox, "shopper@example.com", next_path=f"/seckill/{sale_id}")
+    remind = page.get_by_role("button", name="Remind me")
+    remind.click()
+    expect(page.locator("#remind-status")).to_contain_text("We will e-mail you")
+    expect(page.get_by_role("button", name="Cancel reminder")).to_be_visible()
+    page.reload()  # the server remembers
+    expect(page.get_by_role("button", name="Cancel reminder")).to_be_visible()
+
+    mark = mailbox.mark()
+    celery_app.send_task("reminders.dispatch_due")  # beat's sweep
+    message = mailbox.wait_for("shopper@example.com", since=mark)
+    subject = str(make_header(decode_header(message["Subject"])))
+    assert subject == "“Reminder sale” opens in 4 minutes"
