@@ -2,8 +2,8 @@
 
 import os
 import re
-from email.header import decode_header, make_header
 import shutil
+from email.header import decode_header, make_header
 
 import pytest
 from sqlalchemy import select
