@@ -20,6 +20,7 @@ from blueprints import (
     openapi,
     ops,
     reminders,
+    reports,
     schedules,
     seckill,
 )
@@ -62,7 +63,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json = JSONProvider(app)
     app.url_map.converters["id"] = IdConverter
     blueprints = (main.bp, auth.bp, jobs.bp, caching.bp, banners.bp, seckill.bp, reminders.bp,
-                  ops.bp, schedules.bp, openapi.bp)  # fmt: skip
+                  ops.bp, schedules.bp, reports.bp, openapi.bp)  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     # The JSON API accepts only application/json, which no other site can send
@@ -73,6 +74,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.exempt(ops.bp)
     csrf.exempt(schedules.bp)
     csrf.exempt(reminders.bp)
+    csrf.exempt(reports.bp)
     register_error_handlers(app)
 
     @app.template_filter("local_time")

@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections import Counter
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,10 +34,12 @@ class SlowSink:
     def __init__(self, delay: float) -> None:
         self.delay = delay
         self.received = 0
+        self.recipients: Counter[str] = Counter()  # mails per address
 
     async def handle_DATA(self, server, session, envelope) -> str:
         await asyncio.sleep(self.delay)
         self.received += 1
+        self.recipients.update(envelope.rcpt_tos)
         return "250 OK"
 
 

@@ -273,6 +273,20 @@ SCHEMAS: dict[str, dict] = {
             "action": {"type": "string", "enum": ["revoke", "terminate"]},
         },
     },
+    "DailyReport": {
+        "type": "object",
+        "required": ["id", "day", "status", "sales", "error", "mailed_to"],
+        "properties": {
+            "id": ID,
+            "day": {"type": "string", "format": "date"},
+            "status": {"type": "string", "enum": ["running", "done", "failed"]},
+            "sales": {"type": "array", "items": {"type": "object"}},
+            "error": {"type": "string", "nullable": True},
+            "mailed_to": {"type": "integer"},
+            "started_at": MOMENT,
+            "finished_at": NULLABLE_MOMENT,
+        },
+    },
     "Reminder": {
         "type": "object",
         "required": ["subscribed"],

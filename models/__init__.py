@@ -3,6 +3,7 @@
 from models.banner import Banner
 from models.ops import AuditEntry, TaskRun
 from models.reminder import ReminderRun, SaleReminder
+from models.report import DailyReport
 from models.schedule import PeriodicEntry
 from models.seckill import SeckillActivity, SeckillOrder
 from models.user import User
@@ -10,6 +11,7 @@ from models.user import User
 __all__ = [
     "AuditEntry",
     "Banner",
+    "DailyReport",
     "PeriodicEntry",
     "ReminderRun",
     "SaleReminder",

@@ -90,7 +90,7 @@ def test_names_are_unique_and_only_admins_may_touch_schedules(app, admin, client
 
 def test_the_products_own_entries_are_seeded_once_and_cannot_be_deleted(app, admin):
     with app.app_context():
-        assert len(seed_builtin(app.config)) == len(builtin_entries(app.config)) == 6
+        assert len(seed_builtin(app.config)) == len(builtin_entries(app.config)) == 7
         assert seed_builtin(app.config) == []  # idempotent
     entries = {e["name"]: e for e in admin.get("/api/admin/schedules").json["entries"]}
     sweep = entries["sweep-code-outbox"]

@@ -29,6 +29,7 @@ def reminder(activity_id: int):
           description: Yes or no
           content: {application/json: {schema: Reminder}}
         401: NotLoggedIn
+        404: NotFound
     """
     return jsonify(subscribed=service.is_subscribed(activity_id, _user_id()))
 
@@ -69,6 +70,7 @@ def unsubscribe(activity_id: int):
           description: No reminder now
           content: {application/json: {schema: Reminder}}
         401: NotLoggedIn
+        404: NotFound
     """
     service.unsubscribe(activity_id, _user_id())
     return jsonify(subscribed=False)

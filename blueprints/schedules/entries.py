@@ -169,6 +169,8 @@ def builtin_entries(config: dict[str, Any]) -> list[dict[str, Any]]:
          "description": "Rebuilds every cached answer (seeded from the setting of that name)."},
         {"name": "remind-upcoming-sales", "task": "reminders.dispatch_due", "kind": "interval",
          "every_seconds": 15.0, "description": "Sends the reminders of sales about to open."},
+        {"name": "daily-sales-report", "task": "reports.daily", "kind": "crontab",
+         "crontab": "5 0 * * *", "description": "Yesterday's figures per sale, mailed to admins."},
         {"name": "prune-task-history", "task": "ops.prune_history", "kind": "interval",
          "every_seconds": 3600.0, "description": "Drops task history past its age and size caps."},
     ]  # fmt: skip

@@ -1,0 +1,7 @@
+"""The daily sales report: computed at 00:05 in TIMEZONE by a chord of one
+task per sale, mailed to the admins, and shown on /admin/reports."""
+
+from blueprints.reports import tasks as _tasks  # noqa: F401  (registers the tasks)
+from blueprints.reports.views import bp
+
+__all__ = ["bp"]
