@@ -3,6 +3,7 @@
 from bench import (
     bench_banners,
     bench_codes,
+    bench_reminders,
     bench_sale_page,
     bench_seckill,
     bench_task_history,
@@ -16,3 +17,4 @@ if __name__ == "__main__":
     bench_seckill.main()
     bench_tasks.main()
     bench_task_history.main()
+    bench_reminders.main()
