@@ -2,6 +2,7 @@
 
 from bench import (
     bench_banners,
+    bench_beat,
     bench_codes,
     bench_reminders,
     bench_sale_page,
@@ -18,3 +19,4 @@ if __name__ == "__main__":
     bench_tasks.main()
     bench_task_history.main()
     bench_reminders.main()
+    bench_beat.main()
