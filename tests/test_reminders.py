@@ -134,3 +134,16 @@ def test_a_batch_that_fails_for_good_marks_the_report_failed(app, worker, mailbo
         tasks.fan_out(run, ids)
     failed = report(app, sale_id, status="failed")
     assert "421" in failed["error"], failed["error"]
+
+
+def test_a_sweep_that_died_before_fanning_out_is_taken_over(app, celery_app, worker, mailbox):
+    sale_id = open_sale(app, 5, starts_in=240)
+    subscribe_all(app, sale_id, make_buyers(app, 2, prefix="stalled"))
+    with app.app_context():  # claimed, then the sweep's worker died
+        run, _ = service.start_run(db.session.get(SeckillActivity, sale_id))
+        run.started_at = utcnow() - timedelta(minutes=2)
+        db.session.commit()
+    mark = mailbox.mark()
+    celery_app.send_task("reminders.dispatch_due")
+    assert report(app, sale_id)["sent"] == 2
+    assert len(mailbox.messages[mark:]) == 2

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import redis as redis_lib
 from flask import current_app, render_template
 from flask_mail import Message
 from sqlalchemy import CursorResult, func, or_, select, update
@@ -95,14 +96,30 @@ def start_run(sale: SeckillActivity) -> tuple[ReminderRun, list[int]] | None:
     except IntegrityError:
         db.session.rollback()
         return None
-    pending = select(SaleReminder.id).where(
-        SaleReminder.activity_id == sale.id,
-        or_(SaleReminder.handled_for.is_(None), SaleReminder.handled_for != sale.starts_at),
-    )
-    ids = list(db.session.scalars(pending.order_by(SaleReminder.id)))
+    ids = pending_ids(run)
     run.total = len(ids)
     db.session.commit()
     return run, ids
+
+
+def pending_ids(run: ReminderRun) -> list[int]:
+    """The sale's reminders not handled yet for the run's opening."""
+    query = select(SaleReminder.id).where(
+        SaleReminder.activity_id == run.activity_id,
+        or_(SaleReminder.handled_for.is_(None), SaleReminder.handled_for != run.starts_at),
+    )
+    return list(db.session.scalars(query.order_by(SaleReminder.id)))
+
+
+def stalled_runs(before: datetime) -> list[ReminderRun]:
+    """Runs claimed before ``before`` whose fan-out was never queued (the
+    sweep died between the two): they are fanned out again."""
+    query = select(ReminderRun).where(
+        ReminderRun.status == "running",
+        ReminderRun.task_id.is_(None),
+        ReminderRun.started_at < before,
+    )
+    return list(db.session.scalars(query))
 
 
 def stale_reason(run: ReminderRun) -> str | None:
@@ -129,7 +146,8 @@ def settle(run: ReminderRun, reminder_id: int, outcome: str, detail: str | None 
     )
     db.session.commit()
     if done.rowcount:
-        redis_client.hincrby(progress_key(run.id), outcome, 1)
+        with contextlib.suppress(redis_lib.RedisError):  # the bar only; the report counts rows
+            redis_client.hincrby(progress_key(run.id), outcome, 1)
     return bool(done.rowcount)
 
 

@@ -60,6 +60,9 @@ def dispatch_due() -> list[int]:
     """Start the fan-out of every sale opening within REMINDER_LEAD_SECONDS; the runs started."""
     lead = timedelta(seconds=current_app.config["REMINDER_LEAD_SECONDS"])
     started = []
+    for run in service.stalled_runs(utcnow() - timedelta(minutes=1)):
+        fan_out(run, service.pending_ids(run))  # what was sent is not sent again
+        started.append(run.id)
     for sale in service.due_sales(utcnow(), lead):
         claimed = service.start_run(sale)
         if claimed is None:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, render_template
 from flask_mail import Message
 from sqlalchemy import CursorResult, distinct, func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from blueprints.auth.mail import socket_timeout
 from exts import db, mail
@@ -94,7 +95,11 @@ def start(day: date) -> DailyReport | None:
         db.session.flush()
     report = DailyReport(day=day)
     db.session.add(report)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # another started it at the same moment
+        db.session.rollback()
+        return None
     return report
 
 

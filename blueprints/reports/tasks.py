@@ -14,6 +14,7 @@ import logging
 from datetime import date
 
 from celery import chord, group, shared_task
+from sqlalchemy.exc import OperationalError
 
 from blueprints.reports import service
 from exts import db
@@ -43,7 +44,7 @@ def daily(day: str | None = None) -> int | None:
 
 
 @shared_task(name="reports.sale_figures", ignore_result=False, acks_late=True,
-             autoretry_for=(ConnectionError,), max_retries=3)  # fmt: skip
+             autoretry_for=(OperationalError,), max_retries=3, retry_backoff=True)  # fmt: skip
 def sale_figures(sale_id: int) -> dict:
     return service.sale_figures(sale_id)
 
