@@ -108,6 +108,7 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
         "REMINDER_LEAD_SECONDS": _float(env.get("REMINDER_LEAD_SECONDS"), 300),
         "REMINDER_BATCH_SIZE": int(env.get("REMINDER_BATCH_SIZE") or 100),
         "REMINDER_MAIL_RATE": env.get("REMINDER_MAIL_RATE") or "200/second",
+        "REMINDER_SMS_RATE": env.get("REMINDER_SMS_RATE") or "20/second",
         # SMS: providers are tried in this order; the next one takes over on failure.
         "SMS_PROVIDERS": _list(env.get("SMS_PROVIDER") or "console"),
         "SMS_TIMEOUT": float(env.get("SMS_TIMEOUT") or 10),
@@ -116,12 +117,15 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
         "TENCENT_SMS_APP_ID": env.get("TENCENT_SMS_APP_ID"),
         "TENCENT_SMS_SIGN_NAME": env.get("TENCENT_SMS_SIGN_NAME"),
         "TENCENT_SMS_TEMPLATE_ID": env.get("TENCENT_SMS_TEMPLATE_ID"),
+        # Sale reminders by SMS: an approved template with {title} and {time}.
+        "TENCENT_SMS_REMINDER_TEMPLATE_ID": env.get("TENCENT_SMS_REMINDER_TEMPLATE_ID"),
         "TENCENT_SMS_REGION": env.get("TENCENT_SMS_REGION") or "ap-guangzhou",
         "TENCENT_SMS_ENDPOINT": env.get("TENCENT_SMS_ENDPOINT") or "sms.tencentcloudapi.com",
         "ALIYUN_SMS_ACCESS_KEY_ID": env.get("ALIYUN_SMS_ACCESS_KEY_ID"),
         "ALIYUN_SMS_ACCESS_KEY_SECRET": env.get("ALIYUN_SMS_ACCESS_KEY_SECRET"),
         "ALIYUN_SMS_SIGN_NAME": env.get("ALIYUN_SMS_SIGN_NAME"),
         "ALIYUN_SMS_TEMPLATE_CODE": env.get("ALIYUN_SMS_TEMPLATE_CODE"),
+        "ALIYUN_SMS_REMINDER_TEMPLATE_CODE": env.get("ALIYUN_SMS_REMINDER_TEMPLATE_CODE"),
         "ALIYUN_SMS_ENDPOINT": env.get("ALIYUN_SMS_ENDPOINT") or "dysmsapi.aliyuncs.com",
         # Verification codes
         "PHONE_DEFAULT_REGION": env.get("PHONE_DEFAULT_REGION") or "CN",

@@ -33,11 +33,13 @@ def gateway(app, sms_gateway, monkeypatch):
         "TENCENT_SMS_APP_ID": "1400000000",
         "TENCENT_SMS_SIGN_NAME": "Flash Shop",
         "TENCENT_SMS_TEMPLATE_ID": "1000001",
+        "TENCENT_SMS_REMINDER_TEMPLATE_ID": "1000002",
         "ALIYUN_SMS_ENDPOINT": sms_gateway.url,
         "ALIYUN_SMS_ACCESS_KEY_ID": "test-id",
         "ALIYUN_SMS_ACCESS_KEY_SECRET": "test-secret",
         "ALIYUN_SMS_SIGN_NAME": "Flash Shop",
         "ALIYUN_SMS_TEMPLATE_CODE": "SMS_0001",
+        "ALIYUN_SMS_REMINDER_TEMPLATE_CODE": "SMS_0002",
     }
     for key, value in settings.items():
         monkeypatch.setitem(app.config, key, value)
@@ -58,6 +60,24 @@ def test_tencent_sends_the_code_in_its_template(gateway, app_context):
     assert request["json"]["PhoneNumberSet"] == [PHONE]
     assert request["json"]["TemplateParamSet"] == ["123456", "5"]
     assert request["json"]["SmsSdkAppId"] == "1400000000"
+
+
+def test_sale_reminders_go_in_their_own_templates(app, gateway, app_context, monkeypatch):
+    assert sms.send_reminder_sms(PHONE, "Keyboard sale", "2026-11-27 20:00") == "tencent"
+    tencent = gateway.requests[-1]["json"]
+    assert tencent["TemplateId"] == "1000002"
+    assert tencent["TemplateParamSet"] == ["Keyboard sale", "2026-11-27 20:00"]
+    sms.AliyunSms().send_reminder(PHONE, "Keyboard sale", "2026-11-27 20:00")
+    aliyun = gateway.requests[-1]["query"]
+    assert aliyun["TemplateCode"] == ["SMS_0002"]
+    assert json.loads(aliyun["TemplateParam"][0]) == {
+        "title": "Keyboard sale",
+        "time": "2026-11-27 20:00",
+    }
+    # A provider with no reminder template approved cannot send one.
+    monkeypatch.setitem(app.config, "TENCENT_SMS_REMINDER_TEMPLATE_ID", None)
+    with pytest.raises(PermanentSendError, match="TENCENT_SMS_REMINDER_TEMPLATE_ID"):
+        sms.TencentSms().send_reminder(PHONE, "Keyboard sale", "2026-11-27 20:00")
 
 
 def test_tencent_invalid_number_is_permanent(gateway, app_context):

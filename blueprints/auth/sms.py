@@ -1,14 +1,17 @@
 """SMS providers behind one small interface, tried in order with failover.
 
 ``SMS_PROVIDER`` names them, comma-separated (``tencent,aliyun``). Adding a
-provider: a class with ``name`` and ``send_code(phone, code)`` that raises
-Transient- or PermanentSendError, registered in PROVIDERS.
+provider: a class with ``name``, ``send_code(phone, code)`` and
+``send_reminder(phone, title, opens)`` that raise Transient- or
+PermanentSendError, registered in PROVIDERS. Real providers send only
+templates approved beforehand: one for codes, one for sale reminders.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Protocol
 
 from flask import current_app
@@ -22,6 +25,16 @@ class SmsProvider(Protocol):
     name: str
 
     def send_code(self, phone: str, code: str) -> None: ...
+
+    def send_reminder(self, phone: str, title: str, opens: str) -> None: ...
+
+
+def _template(setting: str) -> str:
+    """A template id from the settings; a provider without it cannot send that kind."""
+    template = current_app.config.get(setting)
+    if not template:
+        raise PermanentSendError(f"no SMS template: set {setting}")
+    return template
 
 
 class ConsoleSms:
@@ -38,6 +51,9 @@ class ConsoleSms:
         shown = code if (app.debug or app.testing) else "(withheld outside debug mode)"
         print(f"[sms:console] to {phone}: your login code is {shown}", flush=True)
 
+    def send_reminder(self, phone: str, title: str, opens: str) -> None:
+        print(f"[sms:console] to {phone}: “{title}” opens at {opens}", flush=True)
+
 
 class TencentSms:
     """Tencent Cloud SMS (SendSms, API 2021-01-11). Extra: ``pip install .[tencent]``."""
@@ -51,6 +67,13 @@ class TencentSms:
     )
 
     def send_code(self, phone: str, code: str) -> None:
+        minutes = str(current_app.config["CODE_TTL"] // 60)
+        self._send(phone, _template("TENCENT_SMS_TEMPLATE_ID"), [code, minutes])
+
+    def send_reminder(self, phone: str, title: str, opens: str) -> None:
+        self._send(phone, _template("TENCENT_SMS_REMINDER_TEMPLATE_ID"), [title, opens])
+
+    def _send(self, phone: str, template_id: str, params: list[str]) -> None:
         from tencentcloud.common import credential
         from tencentcloud.common.exception.tencent_cloud_sdk_exception import (
             TencentCloudSDKException,
@@ -76,8 +99,8 @@ class TencentSms:
         request.PhoneNumberSet = [phone]
         request.SmsSdkAppId = config["TENCENT_SMS_APP_ID"]
         request.SignName = config["TENCENT_SMS_SIGN_NAME"]
-        request.TemplateId = config["TENCENT_SMS_TEMPLATE_ID"]
-        request.TemplateParamSet = [code, str(config["CODE_TTL"] // 60)]
+        request.TemplateId = template_id
+        request.TemplateParamSet = params
         try:
             response = client.SendSms(request)
         except TencentCloudSDKException as error:
@@ -104,6 +127,13 @@ class AliyunSms:
     )
 
     def send_code(self, phone: str, code: str) -> None:
+        self._send(phone, _template("ALIYUN_SMS_TEMPLATE_CODE"), {"code": code})
+
+    def send_reminder(self, phone: str, title: str, opens: str) -> None:
+        template = _template("ALIYUN_SMS_REMINDER_TEMPLATE_CODE")
+        self._send(phone, template, {"title": title, "time": opens})
+
+    def _send(self, phone: str, template_code: str, params: dict[str, str]) -> None:
         from alibabacloud_dysmsapi20170525 import models
         from alibabacloud_dysmsapi20170525.client import Client
         from alibabacloud_tea_openapi import models as openapi
@@ -126,8 +156,8 @@ class AliyunSms:
             # Mainland numbers go without +86; others with their country code.
             phone_numbers=phone[3:] if phone.startswith("+86") else phone[1:],
             sign_name=config["ALIYUN_SMS_SIGN_NAME"],
-            template_code=config["ALIYUN_SMS_TEMPLATE_CODE"],
-            template_param=json.dumps({"code": code}),
+            template_code=template_code,
+            template_param=json.dumps(params, ensure_ascii=False),
         )
         runtime = util.RuntimeOptions(
             read_timeout=timeout_ms, connect_timeout=timeout_ms, autoretry=False
@@ -153,6 +183,16 @@ PROVIDERS: dict[str, type[SmsProvider]] = {
 
 
 def send_code_sms(phone: str, code: str) -> str:
+    """Send a login code; the name of the provider that sent it."""
+    return _with_failover(lambda provider: provider.send_code(phone, code))
+
+
+def send_reminder_sms(phone: str, title: str, opens: str) -> str:
+    """Send a sale reminder; the name of the provider that sent it."""
+    return _with_failover(lambda provider: provider.send_reminder(phone, title, opens))
+
+
+def _with_failover(send: Callable[[SmsProvider], None]) -> str:
     """Send through the configured providers in order; the name of the one that sent.
 
     A transient failure moves on to the next provider; when all fail that way
@@ -161,7 +201,7 @@ def send_code_sms(phone: str, code: str) -> str:
     last_error: SendError | None = None
     for name in current_app.config["SMS_PROVIDERS"]:
         try:
-            PROVIDERS[name]().send_code(phone, code)
+            send(PROVIDERS[name]())
             return name
         except TransientSendError as error:
             log.warning("SMS provider %s failed, trying the next: %s", name, error)

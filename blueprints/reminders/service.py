@@ -165,12 +165,17 @@ def unsettled(run: ReminderRun, ids: list[int]) -> list[tuple[int, User]]:
     return [(reminder_id, user) for reminder_id, user in db.session.execute(query)]
 
 
-def reminder_message(sale: SeckillActivity, address: str) -> Message:
+def opening_text(sale: SeckillActivity) -> str:
+    """When the sale opens, as shoppers read it (in TIMEZONE)."""
     zone = ZoneInfo(current_app.config["TIMEZONE"])
+    return sale.starts_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+def reminder_message(sale: SeckillActivity, address: str) -> Message:
     context = {
         "sale": sale,
-        "opens": sale.starts_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-        "zone": zone.key,
+        "opens": opening_text(sale),
+        "zone": current_app.config["TIMEZONE"],
         "sale_url": f"{current_app.config['PUBLIC_URL']}/seckill/{sale.id}",
         "minutes": max(1, round((sale.starts_at - utcnow()).total_seconds() / 60)),
     }

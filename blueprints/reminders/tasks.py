@@ -4,9 +4,10 @@
           write_report(run)).on_error(report_failed(run))
 
 Beat's sweep (``reminders.dispatch_due``, every 15 s) starts one fan-out per
-sale and opening time. Each batch retries on its own, and only what it has
-not sent yet: every reminder's outcome is written as it is known. The report
-is counted from those outcomes, once. A batch that fails for good makes the
+sale and opening time. A reminder goes by e-mail, or by SMS to users who log
+in by phone. Each batch retries on its own, and only what it has not sent
+yet: every reminder's outcome is written as it is known. The report is
+counted from those outcomes, once. A batch that fails for good makes the
 chord call ``report_failed``, which marks the report failed with the reason:
 the chord never waits forever. (Celery's ``chunks`` primitive would run the
 batches as ``celery.starmap`` tasks, which cannot retry on their own; the
@@ -29,15 +30,17 @@ from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from blueprints.auth import sms
 from blueprints.auth.errors import PermanentSendError, TransientSendError
 from blueprints.reminders import service
 from exts import db
-from models import ReminderRun, SeckillActivity
+from models import ReminderRun, SeckillActivity, User
 from models.types import utcnow
 
 log = logging.getLogger(__name__)
 
-MAIL_RATE_KEY = "reminder-mail"
+# The providers' rates: a window in Redis per channel, shared by every worker.
+RATES = {"mail": "REMINDER_MAIL_RATE", "sms": "REMINDER_SMS_RATE"}
 
 
 @cache
@@ -45,13 +48,14 @@ def _limiter(redis_url: str) -> MovingWindowRateLimiter:
     return MovingWindowRateLimiter(storage_from_string(redis_url))
 
 
-def _wait_for_mail_slot() -> None:
-    """Block until the mail server's rate, shared by every worker, allows one more."""
+def _wait_for_slot(channel: str) -> None:
+    """Block until the channel's rate allows one more message."""
     config = current_app.config
-    rate = parse(config["REMINDER_MAIL_RATE"])
+    rate = parse(config[RATES[channel]])
     limiter = _limiter(config["REDIS_URL"])
-    while not limiter.hit(rate, MAIL_RATE_KEY):
-        reset_at = limiter.get_window_stats(rate, MAIL_RATE_KEY).reset_time
+    key = f"reminder-{channel}"
+    while not limiter.hit(rate, key):
+        reset_at = limiter.get_window_stats(rate, key).reset_time
         time.sleep(min(1.0, max(0.01, reset_at - time.time())))
 
 
@@ -99,23 +103,30 @@ def send_batch(self, run_id: int, reminder_ids: list[int]) -> dict:
     try:
         with service.MailBatch() as batch:
             for reminder_id, user in pending:
-                if not user.email:
-                    settled = service.settle(run, reminder_id, "skipped", "no e-mail address")
-                    counts["skipped"] += settled
-                    continue
-                _wait_for_mail_slot()
                 try:
-                    batch.send(service.reminder_message(sale, user.email))
+                    outcome, detail = _remind(batch, sale, user)
                 except PermanentSendError as error:
-                    counts["failed"] += service.settle(run, reminder_id, "failed", str(error))
-                    continue
-                counts["sent"] += service.settle(run, reminder_id, "sent")
+                    outcome, detail = "failed", str(error)
+                counts[outcome] += service.settle(run, reminder_id, outcome, detail)
     except TransientSendError as error:
         # The rest of the batch, later: what went out is recorded and is not resent.
         log.warning("reminders of run %s: %s; retrying the rest", run_id, error)
         delay = min(60.0, 2.0 * 2**self.request.retries)
         raise self.retry(exc=error, countdown=delay / 2 + random.uniform(0, delay / 2)) from None
     return counts
+
+
+def _remind(batch: service.MailBatch, sale: SeckillActivity, user: User) -> tuple[str, str]:
+    """Mail the user, or text them if they have no address; (outcome, detail)."""
+    if user.email:
+        _wait_for_slot("mail")
+        batch.send(service.reminder_message(sale, user.email))
+        return "sent", "e-mail"
+    if user.phone:
+        _wait_for_slot("sms")
+        provider = sms.send_reminder_sms(user.phone, sale.title, service.opening_text(sale))
+        return "sent", f"SMS by {provider}"
+    return "skipped", "no e-mail address or phone number"
 
 
 @shared_task(name="reminders.write_report")
