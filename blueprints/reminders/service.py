@@ -188,31 +188,31 @@ def reminder_message(sale: SeckillActivity, address: str) -> Message:
 
 
 class MailBatch:
-    """One SMTP connection for a batch of reminders."""
+    """One SMTP connection for a batch of reminders, opened by its first mail
+    (a batch of texts needs none)."""
+
+    def __init__(self) -> None:
+        self.connection: Any = None
 
     def __enter__(self) -> MailBatch:
-        self._timeout = socket_timeout(current_app.config["MAIL_TIMEOUT"])
-        self._timeout.__enter__()
-        try:
-            self.connection = mail.connect().__enter__()
-        except (smtplib.SMTPException, OSError) as error:
-            self._timeout.__exit__(None, None, None)
-            raise TransientSendError(f"SMTP: {error.__class__.__name__}: {error}") from None
         return self
 
     def send(self, message: Message) -> None:
         try:
-            self.connection.send(message)
+            with socket_timeout(current_app.config["MAIL_TIMEOUT"]):
+                if self.connection is None:
+                    self.connection = mail.connect().__enter__()
+                self.connection.send(message)
         except smtplib.SMTPException as error:
             raise classify_smtp_error(error) from None
-        except OSError as error:
+        except OSError as error:  # refused, reset, timed out
             raise TransientSendError(f"SMTP: {error.__class__.__name__}: {error}") from None
 
     def __exit__(self, *exc: Any) -> None:
-        # The mails went; a QUIT that fails changes nothing.
-        with contextlib.suppress(smtplib.SMTPException, OSError):
-            self.connection.__exit__(None, None, None)  # type: ignore[arg-type]
-        self._timeout.__exit__(None, None, None)
+        if self.connection is not None:
+            # The mails went; a QUIT that fails changes nothing.
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                self.connection.__exit__(None, None, None)
 
 
 def finish(run_id: int) -> ReminderRun | None:
