@@ -57,7 +57,9 @@ def test_a_shopper_asks_for_a_reminder_and_cancels_it(app, client, login_as):
     assert client.post("/api/seckill/999999/reminder").status_code == 404
 
 
-def test_reminders_go_out_once_before_the_sale_opens(app, celery_app, worker, mailbox, monkeypatch):
+def test_reminders_go_out_once_before_the_sale_opens(
+    app, admin, celery_app, worker, mailbox, monkeypatch
+):
     monkeypatch.setitem(app.config, "REMINDER_BATCH_SIZE", 2)  # three batches
     sale_id = open_sale(app, 5, starts_in=240, title="Keyboard sale")  # within 5 minutes
     later = open_sale(app, 5, starts_in=3600)  # not yet
@@ -75,6 +77,10 @@ def test_reminders_go_out_once_before_the_sale_opens(app, celery_app, worker, ma
     assert (done["total"], done["sent"], done["failed"], done["skipped"]) == (5, 5, 0, 0)
     mails = mailbox.messages[mark:]
     assert sorted(m["X-Rcpt-To"] for m in mails) == [f"reminded{n}@example.com" for n in range(4)]
+    # The admin's sales list shows who asked and the report.
+    overview = next(s for s in admin.get("/api/admin/sales").json["sales"] if s["id"] == sale_id)
+    assert overview["reminders"]["subscribers"] == 5
+    assert overview["reminders"]["last_run"]["percent"] == 100
     subject = str(make_header(decode_header(mails[0]["Subject"])))
     assert subject == "“Keyboard sale” opens in 4 minutes"
     assert f"/seckill/{sale_id}" in text_part(mails[0])
