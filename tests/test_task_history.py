@@ -201,6 +201,11 @@ def test_terminate_stops_a_running_task(app, admin, celery_app):
                                   pool="prefork")  # fmt: skip
     try:
         wait_until_listening(celery_app, f"terminate@{socket.gethostname()}")
+        # A first task through the new pool: now and then a fresh prefork pool's
+        # first job is never reported accepted to the main process (seen on
+        # RabbitMQ and Redis), so a terminate waits for an acceptance that never comes.
+        warm_up = celery_app.send_task("tests.sleepy", (0,), queue=queue)
+        run_of(app, warm_up.id, "SUCCESS", timeout=60)
         running = celery_app.send_task("tests.sleepy", (60,), queue=queue)
         run_of(app, running.id, "STARTED", timeout=60)
         refused = admin.post(f"/api/admin/tasks/{running.id}/revoke", json={"terminate": False})
