@@ -290,7 +290,13 @@ SCHEMAS: dict[str, dict] = {
     "Reminder": {
         "type": "object",
         "required": ["subscribed"],
-        "properties": {"subscribed": {"type": "boolean"}},
+        "properties": {
+            "subscribed": {"type": "boolean"},
+            "sent_already": {
+                "type": "boolean",
+                "description": "the reminders for this opening went out before you asked",
+            },
+        },
     },
     "ReminderRun": {
         "type": "object",

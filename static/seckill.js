@@ -71,8 +71,10 @@ async function toggleReminder() {
   remind.disabled = false;
   if (![200, 201].includes(result.status)) return say(remindStatus, "error", errorMessage(result));
   showReminder(result.data.subscribed);
-  say(remindStatus, "success", result.data.subscribed
-    ? "We will e-mail you a few minutes before it opens." : "Reminder cancelled.");
+  let text = "Reminder cancelled.";
+  if (result.data.sent_already) text = "The reminders for this sale have gone out already: it opens in a few minutes, so stay on this page.";
+  else if (result.data.subscribed) text = "We will remind you a few minutes before it opens.";
+  say(remindStatus, "success", text);
 }
 
 if (remind) {

@@ -384,7 +384,7 @@ def test_a_shopper_asks_for_a_reminder_and_receives_it(
     log_in(page, live_server, mailbox, "shopper@example.com", next_path=f"/seckill/{sale_id}")
     remind = page.get_by_role("button", name="Remind me")
     remind.click()
-    expect(page.locator("#remind-status")).to_contain_text("We will e-mail you")
+    expect(page.locator("#remind-status")).to_contain_text("We will remind you")
     expect(page.get_by_role("button", name="Cancel reminder")).to_be_visible()
     page.reload()  # the server remembers
     expect(page.get_by_role("button", name="Cancel reminder")).to_be_visible()

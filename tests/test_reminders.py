@@ -153,3 +153,14 @@ def test_a_sweep_that_died_before_fanning_out_is_taken_over(app, celery_app, wor
     celery_app.send_task("reminders.dispatch_due")
     assert report(app, sale_id)["sent"] == 2
     assert len(mailbox.messages[mark:]) == 2
+
+
+def test_asking_after_the_reminders_went_out_says_so(app, client, login_as, worker, mailbox):
+    sale_id = open_sale(app, 5, starts_in=240)
+    login_as("late@example.com")
+    path = f"/api/seckill/{sale_id}/reminder"
+    assert client.post(path).json == {"subscribed": True, "sent_already": False}
+    client.delete(path)
+    with app.app_context():
+        service.start_run(db.session.get(SeckillActivity, sale_id))  # the sweep ran
+    assert client.post(path).json == {"subscribed": True, "sent_already": True}

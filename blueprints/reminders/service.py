@@ -50,6 +50,17 @@ def subscribe(activity_id: int, user_id: int) -> bool:
     return True
 
 
+def went_out(activity_id: int) -> bool:
+    """Whether the sale's reminders for its current opening have been sent
+    (someone asking now is too late for them)."""
+    query = select(ReminderRun.id).join(
+        SeckillActivity,
+        (SeckillActivity.id == ReminderRun.activity_id)
+        & (SeckillActivity.starts_at == ReminderRun.starts_at),
+    )
+    return db.session.scalar(query.where(ReminderRun.activity_id == activity_id)) is not None
+
+
 def unsubscribe(activity_id: int, user_id: int) -> None:
     db.session.execute(
         SaleReminder.__table__.delete().where(

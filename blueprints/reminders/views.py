@@ -55,7 +55,10 @@ def subscribe(activity_id: int):
           content: {application/json: {schema: Error}}
     """
     created = service.subscribe(activity_id, _user_id())
-    return jsonify(subscribed=True), 201 if created else 200
+    # Asked within the last minutes: that opening's reminders have gone out.
+    return jsonify(subscribed=True, sent_already=service.went_out(activity_id)), (
+        201 if created else 200
+    )
 
 
 @bp.delete("/api/seckill/<id:activity_id>/reminder")
