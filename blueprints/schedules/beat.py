@@ -33,6 +33,7 @@ from blueprints.schedules.entries import (
     counts_from,
     schedule_of,
     seed_builtin,
+    send_options,
 )
 from exts import db
 from models import PeriodicEntry
@@ -127,10 +128,7 @@ class RowEntry(ScheduleEntry):
         self.task = row.task
         self.args = json.loads(row.args)
         self.kwargs = json.loads(row.kwargs)
-        # The name goes with each run, so task history shows which entry sent it.
-        self.options: dict[str, Any] = {"headers": {"periodic_task_name": row.name}}
-        if row.queue:
-            self.options["queue"] = row.queue
+        self.options = send_options(row)
         self.schedule = schedule_of(row, default_zone, app)
         self.last_run_at = counts_from(row)
         self.total_run_count = row.total_runs
@@ -225,7 +223,8 @@ class DatabaseScheduler(Scheduler):
         """Read the enabled rows; a run sent but not yet saved keeps its time."""
         try:
             with self.flask_app.app_context():
-                seed_builtin(self.flask_app.config)
+                if self.loaded_version is None:  # first read: the product's entries
+                    seed_builtin(self.flask_app.config)
                 version = self._version()
                 rows = db.session.scalars(select(PeriodicEntry).where(PeriodicEntry.enabled))
                 entries = {entry.name: entry for entry in map(self._entry, rows) if entry}

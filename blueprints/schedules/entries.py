@@ -122,6 +122,15 @@ def schedule_of(entry: PeriodicEntry, default_zone: str, app: Celery | None = No
     raise ValueError(f"entry {entry.name!r}: kind {entry.kind!r} without its timing")
 
 
+def send_options(entry: PeriodicEntry) -> dict[str, Any]:
+    """How a run of the entry is sent: its queue, and its name in a header so
+    task history shows which entry sent it."""
+    options: dict[str, Any] = {"headers": {"periodic_task_name": entry.name}}
+    if entry.queue:
+        options["queue"] = entry.queue
+    return options
+
+
 def counts_from(entry: PeriodicEntry) -> datetime:
     """The time the schedule counts from: the last run, unless the timing changed since."""
     return max(moment for moment in (entry.last_run_at, entry.due_from) if moment is not None)

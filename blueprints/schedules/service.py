@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from blueprints.api import ApiError, is_plain_text, moment_field
 from blueprints.ops.audit import audit
-from blueprints.schedules.entries import announce_change, check_crontab, next_run
+from blueprints.schedules.entries import announce_change, check_crontab, next_run, send_options
 from exts import db
 from models import PeriodicEntry
 from models.schedule import KINDS
@@ -228,9 +228,7 @@ def run_now(entry: PeriodicEntry) -> str:
     task = current_app.extensions["celery"].tasks.get(entry.task)
     if task is None:
         raise ApiError(409, "unknown_task", f"No task named {entry.task!r} is registered here.")
-    options: dict[str, Any] = {"headers": {"periodic_task_name": entry.name}}
-    if entry.queue:
-        options["queue"] = entry.queue
+    options = send_options(entry)
     result = task.apply_async(json.loads(entry.args), json.loads(entry.kwargs), **options)
     audit("schedule.run", f"schedule:{entry.id}", name=entry.name, task_id=result.id)
     db.session.commit()
