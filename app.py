@@ -24,7 +24,7 @@ from blueprints import (
     schedules,
     seckill,
 )
-from blueprints.api import IdConverter, JSONProvider, register_error_handlers
+from blueprints.api import IdConverter, JSONProvider, register_error_handlers, require_json_writes
 from blueprints.auth.sms import PROVIDERS
 from exts import cache, csrf, db, limiter, login_manager, mail, migrate, redis_client, talisman
 from tasks import make_celery
@@ -76,6 +76,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.exempt(reminders.bp)
     csrf.exempt(reports.bp)
     register_error_handlers(app)
+    require_json_writes(app)
 
     @app.template_filter("local_time")
     def local_time(moment) -> str:

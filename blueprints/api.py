@@ -153,6 +153,26 @@ def _is_api_request() -> bool:
     return request.path.startswith("/api/")
 
 
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def require_json_writes(app: Flask) -> None:
+    """Every write under /api takes only JSON, whatever its route: a form, or
+    any other body another site's page can send without a CORS preflight
+    (which we never grant), is refused before a view sees the session."""
+
+    @app.before_request
+    def refuse_other_bodies():
+        if not _is_api_request() or request.method not in WRITE_METHODS:
+            return None
+        if request.mimetype != "application/json":
+            message = "Send a JSON object with Content-Type: application/json."
+            return error_response(415, "unsupported_media_type", message)
+        if request.get_data(cache=True) and not isinstance(request.get_json(silent=True), dict):
+            return error_response(400, "invalid_json", "The body must be a JSON object.")
+        return None
+
+
 def _snake(name: str) -> str:
     return name.lower().replace(" ", "_").replace("'", "")
 

@@ -16,7 +16,7 @@ from apispec import APISpec
 from apispec_webframeworks.flask import FlaskPlugin
 from flask import Blueprint, current_app, jsonify
 
-from blueprints.api import IdConverter
+from blueprints.api import WRITE_METHODS, IdConverter
 from blueprints.ops.history import STATES as TASK_STATES
 from models.schedule import KINDS
 
@@ -389,6 +389,11 @@ SCHEMAS: dict[str, dict] = {
             "last_run_at": NULLABLE_MOMENT,
             "total_runs": {"type": "integer"},
             "next_run_at": NULLABLE_MOMENT,
+            "problem": {
+                "type": "string",
+                "nullable": True,
+                "description": "why beat skips it; null when it runs",
+            },
         },
     },  # fmt: skip
     "ScheduleAnswer": {
@@ -437,6 +442,7 @@ RESPONSES = {
     "NotLoggedIn": _error("Log in first"),
     "Forbidden": _error("Not allowed for this user"),
     "NotFound": _error("No such thing, or not yours"),
+    "NotJson": _error("Writes take only a JSON body (Content-Type: application/json)"),
     "RateLimited": {
         **_error("Too many requests; wait Retry-After seconds"),
         "headers": {"Retry-After": {"schema": {"type": "integer"}}},
@@ -482,17 +488,24 @@ def build_spec() -> dict:
             admin_paths.add(re.sub(PATH_PARAMETER, r"{\2}", rule.rule))
     document = spec.to_dict()
     for path, operations in document["paths"].items():
-        for operation in operations.values():
+        for method, operation in operations.items():
             if isinstance(operation, dict) and "responses" in operation:
-                _add_common_answers(operation, admin=path in admin_paths)
+                _add_common_answers(operation, method, admin=path in admin_paths)
     return document
 
 
-def _add_common_answers(operation: dict, admin: bool) -> None:
-    """What the shared mechanisms answer, so no view has to repeat it: a body
-    can be wrong (400), admin_api refuses (401, 403), and any endpoint can be
-    rate limited (429) or find Redis or the database down (503)."""
+ANY_OBJECT = {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
+
+
+def _add_common_answers(operation: dict, method: str, admin: bool) -> None:
+    """What the shared mechanisms answer, so no view has to repeat it: a write
+    takes only a JSON object (415; one that needs no fields ignores them), a
+    body can be wrong (400), admin_api refuses (401, 403), and any endpoint can
+    be rate limited (429) or find Redis or the database down (503)."""
     responses = operation["responses"]
+    if method.upper() in WRITE_METHODS:
+        operation.setdefault("requestBody", ANY_OBJECT)
+        responses.setdefault("415", {"$ref": "#/components/responses/NotJson"})
     if "requestBody" in operation:
         responses.setdefault("400", {"$ref": "#/components/responses/BadRequest"})
     if admin:

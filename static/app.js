@@ -1,6 +1,8 @@
 // Shared helpers for every page: JSON calls to /api and the logout button.
+// Every write carries a JSON body ({} when it needs no fields): /api refuses others.
 async function api(method, path, body) {
   const options = {method, headers: {"Accept": "application/json"}, credentials: "same-origin"};
+  if (body === undefined && method !== "GET") body = {};
   if (body !== undefined) {
     options.headers["Content-Type"] = "application/json";
     options.body = JSON.stringify(body);

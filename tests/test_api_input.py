@@ -40,7 +40,6 @@ def test_code_requests_with_bad_fields_get_400(client, body, code):
         ("{not json", "application/json"),
         ("[1, 2]", "application/json"),
         ('"a string"', "application/json"),
-        ("channel=email", "application/x-www-form-urlencoded"),
         ("", "application/json"),
     ],
 )
@@ -49,6 +48,31 @@ def test_malformed_bodies_get_400(client, data, content_type):
         response = client.post(path, data=data, content_type=content_type)
         assert response.status_code == 400
         assert error_code(response) == "invalid_json"
+
+
+NOT_JSON = [
+    ("channel=email&target=a%40example.com", "application/x-www-form-urlencoded"),
+    ('{"channel": "email"}', "text/plain"),  # what a cross-site form can send
+    ("--x--\r\n", "multipart/form-data; boundary=x"),
+    ("", None),  # no body and no type: a no-cors fetch from another page
+]
+
+
+def test_every_write_under_api_takes_only_json(app, admin):
+    """Read from the URL map, so a new route cannot forget it: another page of
+    the same site (another port) could otherwise post with the admin's cookie."""
+    writes = [
+        (method, re.sub(r"<[^>]+>", "1", rule.rule))
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/")
+        for method in sorted(rule.methods & {"POST", "PUT", "PATCH", "DELETE"})
+    ]
+    assert len(writes) >= 20
+    for method, path in writes:
+        for data, content_type in NOT_JSON:
+            response = admin.open(path, method=method, data=data, content_type=content_type)
+            assert response.status_code == 415, (method, path, content_type, response.data)
+            assert error_code(response) == "unsupported_media_type"
 
 
 def test_a_huge_body_is_refused_as_too_large(client):

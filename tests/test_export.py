@@ -30,7 +30,7 @@ def follow(client, task_id: str, timeout: float = 120) -> tuple[list[dict], dict
 
 def test_an_admin_exports_100000_orders_with_progress(app, admin, app_redis, worker):
     sale_id = sale_with_orders(app, ORDERS)
-    response = admin.post(f"/api/admin/sales/{sale_id}/export")
+    response = admin.post(f"/api/admin/sales/{sale_id}/export", json={})
     assert response.status_code == 202, response.json
     answers, done = follow(admin, response.json["task_id"])
 
@@ -63,12 +63,12 @@ def test_an_admin_exports_100000_orders_with_progress(app, admin, app_redis, wor
 
 def test_only_administrators_export(app, client, login_as, worker):
     sale_id = sale_with_orders(app, 3)
-    assert client.post(f"/api/admin/sales/{sale_id}/export").status_code == 401
+    assert client.post(f"/api/admin/sales/{sale_id}/export", json={}).status_code == 401
     login_as("shopper@example.com")
-    assert client.post(f"/api/admin/sales/{sale_id}/export").status_code == 403
+    assert client.post(f"/api/admin/sales/{sale_id}/export", json={}).status_code == 403
     assert client.get(f"/admin/sales/{sale_id}/exports/x.csv").status_code == 403
 
 
 def test_exporting_a_missing_sale_is_404(admin):
-    assert admin.post("/api/admin/sales/999999/export").status_code == 404
+    assert admin.post("/api/admin/sales/999999/export", json={}).status_code == 404
     assert admin.get("/admin/sales/1/exports/nothing.csv").status_code == 404

@@ -42,19 +42,19 @@ def report(app, activity_id: int, status: str = "done", timeout: float = 60) -> 
 def test_a_shopper_asks_for_a_reminder_and_cancels_it(app, client, login_as):
     upcoming = open_sale(app, 5, starts_in=3600)
     path = f"/api/seckill/{upcoming}/reminder"
-    assert client.post(path).status_code == 401
+    assert client.post(path, json={}).status_code == 401
     login_as("shopper@example.com")
     assert client.get(path).json == {"subscribed": False}
-    assert client.post(path).status_code == 201
-    assert client.post(path).status_code == 200  # asked twice: one reminder
+    assert client.post(path, json={}).status_code == 201
+    assert client.post(path, json={}).status_code == 200  # asked twice: one reminder
     assert client.get(path).json == {"subscribed": True}
-    assert client.delete(path).json == {"subscribed": False}
+    assert client.delete(path, json={}).json == {"subscribed": False}
     assert client.get(path).json == {"subscribed": False}
 
     already_open = open_sale(app, 5, starts_in=-60)
-    refused = client.post(f"/api/seckill/{already_open}/reminder")
+    refused = client.post(f"/api/seckill/{already_open}/reminder", json={})
     assert refused.status_code == 409 and refused.json["error"]["code"] == "not_upcoming"
-    assert client.post("/api/seckill/999999/reminder").status_code == 404
+    assert client.post("/api/seckill/999999/reminder", json={}).status_code == 404
 
 
 def test_reminders_go_out_once_before_the_sale_opens(
@@ -159,8 +159,8 @@ def test_asking_after_the_reminders_went_out_says_so(app, client, login_as, work
     sale_id = open_sale(app, 5, starts_in=240)
     login_as("late@example.com")
     path = f"/api/seckill/{sale_id}/reminder"
-    assert client.post(path).json == {"subscribed": True, "sent_already": False}
-    client.delete(path)
+    assert client.post(path, json={}).json == {"subscribed": True, "sent_already": False}
+    client.delete(path, json={})
     with app.app_context():
         service.start_run(db.session.get(SeckillActivity, sale_id))  # the sweep ran
-    assert client.post(path).json == {"subscribed": True, "sent_already": True}
+    assert client.post(path, json={}).json == {"subscribed": True, "sent_already": True}

@@ -37,7 +37,7 @@ def test_an_admin_creates_edits_runs_and_deletes_an_entry(app, admin, worker):
     berlin = datetime.fromisoformat(edited["next_run_at"]).astimezone(ZoneInfo("Europe/Berlin"))
     assert (berlin.hour, berlin.minute) == (0, 5)
 
-    ran = admin.post(f"/api/admin/schedules/{entry['id']}/run")
+    ran = admin.post(f"/api/admin/schedules/{entry['id']}/run", json={})
     assert ran.status_code == 202
     task_id = ran.json["task_id"]
     with app.app_context():
@@ -45,7 +45,7 @@ def test_an_admin_creates_edits_runs_and_deletes_an_entry(app, admin, worker):
         assert run.periodic_entry == "ping"
         db.session.rollback()
 
-    assert admin.delete(f"/api/admin/schedules/{entry['id']}").status_code == 204
+    assert admin.delete(f"/api/admin/schedules/{entry['id']}", json={}).status_code == 204
     assert admin.get("/api/admin/schedules").json["entries"] == []
     with app.app_context():
         actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
@@ -96,7 +96,7 @@ def test_the_products_own_entries_are_seeded_once_and_cannot_be_deleted(app, adm
     sweep = entries["sweep-code-outbox"]
     assert sweep["builtin"] and sweep["every_seconds"] == 30
     assert entries["preload-todays-sales"]["timezone"] == app.config["TIMEZONE"]
-    refused = admin.delete(f"/api/admin/schedules/{sweep['id']}")
+    refused = admin.delete(f"/api/admin/schedules/{sweep['id']}", json={})
     assert refused.status_code == 409 and refused.json["error"]["code"] == "builtin"
     renamed = admin.patch(f"/api/admin/schedules/{sweep['id']}", json={"name": "mine"})
     assert renamed.status_code == 400

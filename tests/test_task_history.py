@@ -78,7 +78,7 @@ def test_an_operator_reruns_a_failed_task_with_its_arguments(app, app_redis, adm
     run_of(app, failed.id, "FAILURE")
     app_redis.delete("tests:broken:2")  # the cause is fixed
 
-    response = admin.post(f"/api/admin/tasks/{failed.id}/retry")
+    response = admin.post(f"/api/admin/tasks/{failed.id}/retry", json={})
     assert response.status_code == 202, response.json
     new_id = response.json["task_id"]
     rerun = run_of(app, new_id, "SUCCESS")
@@ -87,7 +87,7 @@ def test_an_operator_reruns_a_failed_task_with_its_arguments(app, app_redis, adm
     old = admin.get(f"/api/admin/tasks/{failed.id}").json["task"]
     assert [run["task_id"] for run in old["reruns"]] == [new_id]
     # Only a failed run is rerun.
-    again = admin.post(f"/api/admin/tasks/{new_id}/retry")
+    again = admin.post(f"/api/admin/tasks/{new_id}/retry", json={})
     assert again.status_code == 409 and again.json["error"]["code"] == "not_failed"
     with app.app_context():
         entry = db.session.scalars(select(AuditEntry)).one()
@@ -114,7 +114,7 @@ def test_revoke_stops_a_waiting_task(app, app_redis, admin, worker):
         return [e for e in timeline if e["state"] == "REVOKED" and e["worker"]]
 
     wait_for(worker_dropped_it, 10, "the worker's REVOKED")
-    finished = admin.post(f"/api/admin/tasks/{waiting.id}/revoke")
+    finished = admin.post(f"/api/admin/tasks/{waiting.id}/revoke", json={})
     assert finished.status_code == 409 and finished.json["error"]["code"] == "finished"
     with app.app_context():
         assert db.session.scalars(select(AuditEntry.action)).all() == ["task.revoke"]
@@ -125,7 +125,7 @@ def test_a_revoke_holds_for_a_worker_that_starts_later(app, app_redis, admin, ce
     queue = "history-late"
     waiting = celery_app.send_task("tests.broken", ("tests:late",), queue=queue)
     run_of(app, waiting.id)
-    assert admin.post(f"/api/admin/tasks/{waiting.id}/revoke").status_code == 202
+    assert admin.post(f"/api/admin/tasks/{waiting.id}/revoke", json={}).status_code == 202
     worker = start_worker_process(worker_env(app), "-Q", queue, "-n", "late@%h",
                                   "--include", "tests.sample_tasks")  # fmt: skip
     try:
@@ -166,7 +166,7 @@ def test_secrets_never_reach_the_history(app, client, admin, mailbox, worker):
     assert "gAAAAA" not in dump  # the start of every Fernet token: no sealed code
     arguments = json.loads(send.arguments)["args"]
     assert arguments[0] == "+861****78" and arguments[1] == "[redacted]"
-    response = admin.post(f"/api/admin/tasks/{send.task_id}/retry")
+    response = admin.post(f"/api/admin/tasks/{send.task_id}/retry", json={})
     assert response.status_code == 409  # not failed, and its arguments are incomplete anyway
 
 
@@ -373,13 +373,13 @@ def test_only_administrators_see_tasks(client, login_as):
     for path in ("/api/admin/tasks", "/api/admin/queues", "/api/admin/workers",
                  "/api/admin/audit", "/api/admin/tasks/x"):  # fmt: skip
         assert client.get(path).status_code == 403
-    assert client.post("/api/admin/tasks/x/retry").status_code == 403
+    assert client.post("/api/admin/tasks/x/retry", json={}).status_code == 403
     assert client.get("/admin/tasks").status_code == 403
 
 
 def test_unknown_tasks_are_404(admin):
     assert admin.get("/api/admin/tasks/nope").status_code == 404
-    assert admin.post("/api/admin/tasks/nope/retry").status_code == 404
+    assert admin.post("/api/admin/tasks/nope/retry", json={}).status_code == 404
     assert admin.post("/api/admin/tasks/nope/revoke", json={"terminate": True}).status_code == 404
     bad = admin.post("/api/admin/tasks/nope/revoke", json={"terminate": "yes"})
     assert bad.status_code == 400
@@ -408,7 +408,7 @@ def test_banner_and_sale_edits_are_audited(app, admin):
     assert banner.status_code == 201
     banner_id = banner.json["banner"]["id"]
     admin.patch(f"/api/admin/banners/{banner_id}", json={"title": "Hello"})
-    admin.delete(f"/api/admin/banners/{banner_id}")
+    admin.delete(f"/api/admin/banners/{banner_id}", json={})
     entries = admin.get("/api/admin/audit").json["entries"]
     assert [(e["action"], e["target"]) for e in entries] == [
         ("banner.delete", f"banner:{banner_id}"),
