@@ -40,3 +40,5 @@ class PeriodicEntry(db.Model):  # type: ignore[name-defined]  # db.Model is buil
     created_at: Mapped[PreciseUTCDateTime] = mapped_column(default=utcnow)
     # A change of the definition (not of last_run_at): beat reloads when it moves.
     changed_at: Mapped[PreciseUTCDateTime] = mapped_column(default=utcnow)
+    # Why beat skips the entry (written by beat; None when it runs).
+    problem: Mapped[str | None] = mapped_column(Text)

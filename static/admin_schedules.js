@@ -73,7 +73,13 @@ function render() {
     }
     const name = element("td");
     name.append(element("strong", entry.name), element("div", entry.description, {className: "hint"}));
-    const next = element("td", entry.enabled ? moment(entry.next_run_at) : "disabled");
+    if (entry.problem) {
+      const problem = element("div", `Beat skips this entry: ${entry.problem} Edit it to fix.`, {className: "status"});
+      problem.dataset.kind = "error";
+      problem.dataset.testid = "entry-problem";
+      name.append(problem);
+    }
+    const next = element("td", !entry.enabled ? "disabled" : entry.problem ? "skipped" : moment(entry.next_run_at));
     next.dataset.testid = "next-run";
     const cells = [
       name, element("td", entry.task), element("td", timing(entry)), next,

@@ -28,7 +28,7 @@ from app import create_app
 from blueprints.caching.local import drop_all_local
 from devtools import free_port, redis_server
 from exts import cache, db
-from models import User
+from models import PeriodicEntry, User
 from tests import sample_tasks  # noqa: F401  (registered before the worker starts)
 from tests.mailbox import start_mailbox
 from tests.seckill_helpers import session_cookie
@@ -78,6 +78,10 @@ def _reset_schema(app) -> None:
         metadata.reflect(db.engine)
         metadata.drop_all(db.engine)
         upgrade(directory=str(Path(__file__).parent.parent / "migrations"))
+        # Each test starts from empty tables, the product's schedule entries
+        # (written by the migrations) included: tests that need them seed them.
+        db.session.execute(PeriodicEntry.__table__.delete())
+        db.session.commit()
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from blueprints.schedules.beat import LOCK_KEY
 from blueprints.schedules.entries import CHANGED_CHANNEL
 from config import ROOT
 from exts import db
-from models import PeriodicEntry, TaskRun
+from models import AuditEntry, PeriodicEntry, TaskRun
 from models.types import utcnow
 from tests.helpers import wait_for
 from tests.tcp_proxy import TcpProxy
@@ -122,6 +122,35 @@ def test_a_missed_notice_is_found_by_the_periodic_check(app, app_redis, tmp_path
         assert sends(app, "quiet") == before
     finally:
         stop(beat)
+
+
+def test_rows_beat_cannot_schedule_are_skipped_and_reported(app, admin, app_redis, tmp_path):
+    """Written straight into the table, past the API's checks: beat keeps
+    running the rest, and says on the schedules page and in the audit log why
+    it skips them (a crontab that never fires used to stop beat for good)."""
+    add_entry(app, "steady", kind="interval", every_seconds=1)
+    add_entry(app, "never", kind="crontab", crontab="0 0 30 2 *")
+    add_entry(app, "bad-args", kind="interval", every_seconds=1, args='["bad", "args"]')
+    add_entry(app, "no-zone", kind="crontab", crontab="* * * * *", timezone="Mars/Base")
+    beat = start_beat(app, tmp_path, "survives")
+    try:
+        wait_for(lambda: sends(app, "steady") >= 3, 60, "the good entry sends")
+        assert beat.poll() is None, "beat exited"
+    finally:
+        stop(beat)
+    assert sends(app, "bad-args") == 0
+    entries = {e["name"]: e for e in admin.get("/api/admin/schedules").json["entries"]}
+    assert entries["steady"]["problem"] is None
+    assert "never runs" in entries["never"]["problem"]
+    assert "too many positional arguments" in entries["bad-args"]["problem"]
+    assert "Mars/Base" in entries["no-zone"]["problem"]
+    with app.app_context():
+        skipped = db.session.scalars(
+            select(AuditEntry.target).where(AuditEntry.action == "schedule.skipped")
+        ).all()
+    assert len(skipped) == 3  # once each, not on every reload
+    fixed = admin.patch(f"/api/admin/schedules/{entries['bad-args']['id']}", json={"args": []})
+    assert fixed.status_code == 200 and fixed.json["entry"]["problem"] is None
 
 
 def test_a_restart_neither_bursts_nor_loses_the_missed_run(app, app_redis, tmp_path):

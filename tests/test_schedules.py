@@ -3,17 +3,21 @@ read on the wall clock of their zone (beat itself: tests/test_beat.py)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 
 from blueprints.schedules.entries import ZonedCrontab, builtin_entries, seed_builtin
+from config import ROOT
 from exts import db
 from models import AuditEntry, PeriodicEntry, TaskRun
 from models.types import utcnow
 from tests.helpers import wait_for
+from tests.workers import worker_env
 
 EVERY_MINUTE = {
     "name": "ping",
@@ -69,6 +73,13 @@ def test_an_admin_creates_edits_runs_and_deletes_an_entry(app, admin, worker):
         ({"kind": "hourly"}, "invalid_field", "one of interval, crontab, once"),
         ({"name": "x\u0000y"}, "invalid_field", "one line"),
         ({"owner": "me"}, "unknown_field", "owner"),
+        # Each field right, the date impossible: beat could never schedule it.
+        ({"kind": "crontab", "crontab": "0 0 30 2 *"}, "invalid_crontab", "never runs"),
+        ({"kind": "crontab", "crontab": "0 0 31 4 *"}, "invalid_crontab", "31 April"),
+        # Arguments the task cannot take: named before beat or "run now" meets them.
+        ({"args": ["bad", "args"]}, "invalid_arguments", "too many positional arguments"),
+        ({"kwargs": {"days": 3}}, "invalid_arguments", "unexpected keyword argument 'days'"),
+        ({"task": "reports.sale_figures"}, "invalid_arguments", "missing a required argument"),
     ],
 )  # fmt: skip
 def test_bad_entries_get_a_clear_error(admin, change, code, words):
@@ -76,6 +87,52 @@ def test_bad_entries_get_a_clear_error(admin, change, code, words):
     assert response.status_code == 400, response.json
     assert response.json["error"]["code"] == code
     assert words in response.json["error"]["message"]
+
+
+def test_an_edit_that_breaks_an_entry_is_refused_and_changes_nothing(app, admin):
+    with app.app_context():
+        seed_builtin(app.config)
+    entries = {e["name"]: e for e in admin.get("/api/admin/schedules").json["entries"]}
+    report = entries["daily-sales-report"]
+    for change in ({"crontab": "0 0 31 4 *"}, {"args": [1, 2]}):
+        refused = admin.patch(f"/api/admin/schedules/{report['id']}", json=change)
+        assert refused.status_code == 400, refused.json
+    listed = admin.get("/api/admin/schedules")
+    assert listed.status_code == 200
+    kept = {e["name"]: e for e in listed.json["entries"]}["daily-sales-report"]
+    assert kept["crontab"] == "5 0 * * *" and kept["args"] == [] and kept["problem"] is None
+
+
+def test_rows_written_past_the_api_are_listed_and_refused_to_run_with_a_reason(app, admin):
+    """A row an older release or a hand-written SQL left: the page still lists
+    everything, and "run now" says why instead of a 500."""
+    with app.app_context():
+        bad_args = PeriodicEntry(name="bad-args", task="ops.prune_history", kind="interval",
+                                 every_seconds=60, args='["bad", "args"]')  # fmt: skip
+        never = PeriodicEntry(name="never", task="ops.prune_history", kind="crontab",
+                              crontab="0 0 30 2 *")  # fmt: skip
+        db.session.add_all([bad_args, never])
+        db.session.commit()
+        ids = bad_args.id, never.id
+    listed = admin.get("/api/admin/schedules")
+    assert listed.status_code == 200
+    by_name = {e["name"]: e for e in listed.json["entries"]}
+    assert by_name["never"]["next_run_at"] is None
+    ran = admin.post(f"/api/admin/schedules/{ids[0]}/run", json={})
+    assert ran.status_code == 400 and ran.json["error"]["code"] == "invalid_arguments"
+    assert "ops.prune_history()" in ran.json["error"]["message"]
+
+
+def test_a_new_deployment_has_the_products_entries_before_beat_starts(app, tmp_path):
+    """`flask db upgrade` writes them: an admin edits them before beat ever runs."""
+    database = f"sqlite:///{tmp_path}/new.db"
+    command = [sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"]
+    subprocess.run(command, env=worker_env(app, DATABASE_URL=database), cwd=ROOT, check=True)
+    engine = create_engine(database)
+    with engine.connect() as connection:
+        names = set(connection.scalars(text("SELECT name FROM periodic_entries WHERE builtin")))
+    engine.dispose()
+    assert names == {entry["name"] for entry in builtin_entries(app.config)}
 
 
 def test_names_are_unique_and_only_admins_may_touch_schedules(app, admin, client, login_as):

@@ -27,10 +27,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from blueprints.lua import script
+from blueprints.ops.audit import audit
 from blueprints.schedules.entries import (
     CHANGED_CHANNEL,
     IDLE_CHECK,
     counts_from,
+    row_problem,
     schedule_of,
     seed_builtin,
     send_options,
@@ -133,6 +135,7 @@ class RowEntry(ScheduleEntry):
         self.last_run_at = counts_from(row)
         self.total_run_count = row.total_runs
         self.expires_at = row.expires_at
+        self.problem: str | None = None  # set when its timing fails while beat runs
 
     def _next_instance(self, last_run_at=None):
         entry = object.__new__(type(self))  # not copy.copy: __reduce__ is ScheduleEntry's
@@ -143,12 +146,30 @@ class RowEntry(ScheduleEntry):
     __next__ = next = _next_instance
 
     def is_due(self):
-        if self.expires_at is not None and utcnow() >= self.expires_at:
+        if self.problem is not None or (
+            self.expires_at is not None and utcnow() >= self.expires_at
+        ):
             return schedstate(False, IDLE_CHECK)
-        return self.schedule.is_due(self.last_run_at)
+        try:
+            return self.schedule.is_due(self.last_run_at)
+        except Exception as error:  # one entry's timing must never stop beat
+            self.problem = f"Its next run cannot be computed: {error}"
+            log.error("beat: entry %r skipped: %s", self.name, self.problem)
+            return schedstate(False, IDLE_CHECK)
 
     def editable_fields_equal(self, other) -> bool:
         return super().editable_fields_equal(other) and self.expires_at == other.expires_at
+
+
+def _report(row: PeriodicEntry, problem: str | None) -> None:
+    """Show on the schedules page why beat skips the row (or that it runs
+    again), and write the audit log the first time; the caller commits. The
+    definition is unchanged, so changed_at stays and beat does not reload."""
+    if row.problem == problem:
+        return
+    row.problem = problem
+    if problem is not None:
+        audit("schedule.skipped", f"schedule:{row.id}", name=row.name, problem=problem)
 
 
 class DatabaseScheduler(Scheduler):
@@ -182,6 +203,7 @@ class DatabaseScheduler(Scheduler):
             self._load()
         self._save_runs()
         delay = super().tick(*args, **kwargs)
+        self._drop_failing()
         if delay == 0:
             return 0  # sent one; another may be due as well
         wait = min(delay, self.lease.seconds / 3, self.check_every)
@@ -228,6 +250,7 @@ class DatabaseScheduler(Scheduler):
                 version = self._version()
                 rows = db.session.scalars(select(PeriodicEntry).where(PeriodicEntry.enabled))
                 entries = {entry.name: entry for entry in map(self._entry, rows) if entry}
+                db.session.commit()  # the problems found
         except SQLAlchemyError as error:
             log.warning("beat: database unreachable, keeping the schedule it has: %s", error)
             return
@@ -242,11 +265,36 @@ class DatabaseScheduler(Scheduler):
         log.info("beat: %d entries loaded: %s", len(entries), ", ".join(sorted(entries)))
 
     def _entry(self, row: PeriodicEntry) -> RowEntry | None:
+        """The row as beat runs it; None, with the reason reported, if it cannot."""
+        problem = row_problem(row, self.default_zone, self.app)
+        entry = None
+        if problem is None:
+            try:
+                entry = RowEntry(row, self.app, self.default_zone)
+            except Exception as error:  # row_problem should have said; never stop beat
+                problem = f"It cannot be read: {error}"
+        if problem is not None:
+            log.error("beat: entry %r skipped: %s", row.name, problem)
+        _report(row, problem)
+        return entry
+
+    def _drop_failing(self) -> None:
+        """Take out, and report, the entries whose timing failed in this tick."""
+        failing = [entry for entry in self.data.values() if entry.problem is not None]
+        if not failing:
+            return
+        for entry in failing:
+            del self.data[entry.name]
+        self._heap = None
         try:
-            return RowEntry(row, self.app, self.default_zone)
-        except (ValueError, TypeError) as error:  # a row written past the API's checks
-            log.error("beat: entry %r skipped: %s", row.name, error)
-            return None
+            with self.flask_app.app_context():
+                for entry in failing:
+                    row = db.session.get(PeriodicEntry, entry.id)
+                    if row is not None:
+                        _report(row, entry.problem)
+                db.session.commit()
+        except SQLAlchemyError as error:
+            log.warning("beat: skipped entries not reported yet: %s", error)
 
     def _save_runs(self) -> None:
         if not self.unsaved:

@@ -3,6 +3,8 @@ entries, and the notice that tells beat a row changed."""
 
 from __future__ import annotations
 
+import inspect
+import json
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -48,6 +50,15 @@ def check_crontab(line: str) -> list[str]:
             crontab(**{keyword: value})  # Celery's own parser, as beat will read it
         except (ValueError, ParseException) as error:
             raise ValueError(f"The crontab's {name} field {value!r} is wrong: {error}") from None
+    keywords = {keyword: value for value, (_, keyword) in zip(fields, CRONTAB_FIELDS, strict=True)}
+    try:  # each field can be right and the date they make impossible: 30 February
+        crontab(**keywords).remaining_delta(datetime.now(UTC))
+    except RuntimeError:  # Celery's "unable to rollover", which stops beat
+        raise ValueError(
+            f"The crontab {line!r} never runs: no date has that day of month in that month"
+            " (and weekday), as with 30 February or 31 April. Choose a day every one of its"
+            " months has."
+        ) from None
     return fields
 
 
@@ -120,6 +131,35 @@ def schedule_of(entry: PeriodicEntry, default_zone: str, app: Celery | None = No
     if entry.kind == "once" and entry.run_at is not None:
         return Once(entry.run_at, app=app)
     raise ValueError(f"entry {entry.name!r}: kind {entry.kind!r} without its timing")
+
+
+def arguments_problem(task: Any, args: Any, kwargs: Any) -> str | None:
+    """Why ``task`` cannot be called with ``args`` and ``kwargs``, naming the
+    argument; None if it can. Celery itself refuses them only when sending."""
+    if not isinstance(args, list) or not isinstance(kwargs, dict):
+        return "The arguments must be a JSON array and the keyword arguments a JSON object."
+    signature = inspect.signature(task.run)  # without `self` for a bound task
+    try:
+        signature.bind(*args, **kwargs)
+    except TypeError as error:
+        return f"The arguments do not fit {task.name}{signature}: {error}."
+    return None
+
+
+def row_problem(entry: PeriodicEntry, default_zone: str, app: Celery) -> str | None:
+    """Why beat cannot run the row as it stands (a row written past the API's
+    checks, or by an older release); None if it can."""
+    try:
+        schedule_of(entry, default_zone, app)
+        args, kwargs = json.loads(entry.args), json.loads(entry.kwargs)
+    except ValueError as error:  # a wrong crontab or zone, arguments that are not JSON
+        return str(error)
+    except Exception as error:  # anything else a row can hold must not stop beat either
+        return f"Its timing cannot be read: {error}"
+    task = app.tasks.get(entry.task)
+    if task is None:
+        return f"No task named {entry.task!r} is registered in this beat."
+    return arguments_problem(task, args, kwargs)
 
 
 def send_options(entry: PeriodicEntry) -> dict[str, Any]:

@@ -14,7 +14,13 @@ from sqlalchemy.exc import IntegrityError
 
 from blueprints.api import ApiError, is_plain_text, moment_field
 from blueprints.ops.audit import audit
-from blueprints.schedules.entries import announce_change, check_crontab, next_run, send_options
+from blueprints.schedules.entries import (
+    announce_change,
+    arguments_problem,
+    check_crontab,
+    next_run,
+    send_options,
+)
 from exts import db
 from models import PeriodicEntry
 from models.schedule import KINDS
@@ -206,6 +212,19 @@ def _check_fits(entry: PeriodicEntry, timing_changed: bool) -> None:
         raise ApiError(400, "invalid_field", "'run_at' must be in the future.")
     if entry.kind != "crontab" and entry.timezone is not None:
         entry.timezone = None  # a zone means something to a crontab only
+    _check_arguments(entry)
+    entry.problem = None  # beat reads it afresh
+
+
+def _check_arguments(entry: PeriodicEntry) -> None:
+    """400 naming the argument when the entry's task cannot take its arguments."""
+    task = current_app.extensions["celery"].tasks.get(entry.task)
+    if task is None:
+        message = f"No task named {entry.task!r} is registered; choose one the workers know."
+        raise ApiError(400, "unknown_task", message)
+    args, kwargs = json.loads(entry.args or "[]"), json.loads(entry.kwargs or "{}")
+    if problem := arguments_problem(task, args, kwargs):
+        raise ApiError(400, "invalid_arguments", problem)
 
 
 def _shown(value: Any) -> Any:
@@ -228,8 +247,14 @@ def run_now(entry: PeriodicEntry) -> str:
     task = current_app.extensions["celery"].tasks.get(entry.task)
     if task is None:
         raise ApiError(409, "unknown_task", f"No task named {entry.task!r} is registered here.")
+    try:
+        args, kwargs = json.loads(entry.args), json.loads(entry.kwargs)
+    except ValueError:  # a row written straight into the table
+        args, kwargs = None, None
+    if problem := arguments_problem(task, args, kwargs):
+        raise ApiError(400, "invalid_arguments", f"{problem} Edit the entry first.")
     options = send_options(entry)
-    result = task.apply_async(json.loads(entry.args), json.loads(entry.kwargs), **options)
+    result = task.apply_async(args, kwargs, **options)
     audit("schedule.run", f"schedule:{entry.id}", name=entry.name, task_id=result.id)
     db.session.commit()
     return result.id
@@ -239,14 +264,14 @@ def to_json(entry: PeriodicEntry) -> dict[str, Any]:
     zone = current_app.config["TIMEZONE"]
     try:
         next_at = next_run(entry, zone)
-    except ValueError:  # a row written past these checks
+    except Exception:  # a row written past these checks: beat reports it in `problem`
         next_at = None
     return {
         "id": entry.id,
         "name": entry.name,
         "task": entry.task,
-        "args": json.loads(entry.args),
-        "kwargs": json.loads(entry.kwargs),
+        "args": _json_or(entry.args, []),
+        "kwargs": _json_or(entry.kwargs, {}),
         "queue": entry.queue,
         "kind": entry.kind,
         "every_seconds": entry.every_seconds,
@@ -260,4 +285,12 @@ def to_json(entry: PeriodicEntry) -> dict[str, Any]:
         "last_run_at": entry.last_run_at,
         "total_runs": entry.total_runs,
         "next_run_at": next_at,
+        "problem": entry.problem,
     }
+
+
+def _json_or(text: str, default: Any) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:  # a row written straight into the table; `problem` says so
+        return default
