@@ -148,8 +148,20 @@ def test_redis_going_down_and_coming_back(app, admin, worker, tmp_path, monkeypa
         assert read(admin) == ("bypass", ["during"])
 
         server = redis_server.start(port, tmp_path, persist=True)
-        wait_for(lambda: read(admin)[1] == ["during"], timeout=30, message="retried invalidation")
-        assert read(admin) == ("hit", ["during"])
+        # What is promised: the new title once the retried invalidation lands
+        # (Redis came back with the old entry from its disk), never the old one
+        # after that, and the cache serving again. How many misses it takes
+        # depends on when the retry and its second delete land, which a loaded
+        # machine moves: that step is not asserted.
+        seen = []
+
+        def cached_again() -> bool:
+            seen.append(read(admin))
+            return seen[-1] == ("hit", ["during"])
+
+        wait_for(cached_again, timeout=30, message="retried invalidation, then hits")
+        first_new = next(n for n, (_, titles) in enumerate(seen) if titles == ["during"])
+        assert all(titles == ["during"] for _, titles in seen[first_new:]), seen
     finally:
         server.terminate()
         server.wait(10)
