@@ -271,6 +271,8 @@ SCHEMAS: dict[str, dict] = {
         "properties": {
             "task_id": {"type": "string"},
             "action": {"type": "string", "enum": ["revoke", "terminate"]},
+            "stopped": {"type": "boolean", "description": "terminate: its worker killed it"},
+            "warning": {"type": "string", "description": "terminate: why it was not stopped"},
         },
     },
     "DailyReport": {

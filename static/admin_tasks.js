@@ -157,7 +157,8 @@ function renderActions(run, detailStatus) {
       if (!window.confirm(`${running ? "Terminate" : "Revoke"} ${run.name} ${run.task_id}?`)) return;
       const result = await api("POST", `/api/admin/tasks/${encodeURIComponent(run.task_id)}/revoke`, {terminate: running});
       if (result.status !== 202) return say(detailStatus, "error", errorMessage(result));
-      say(detailStatus, "success", running ? "Asked the workers to terminate it." : "Revoked: no worker will run it.");
+      if (result.data.warning) say(detailStatus, "error", result.data.warning);
+      else say(detailStatus, "success", running ? "Terminated: its worker killed it." : "Revoked: no worker will run it.");
       setTimeout(() => loadDetail(run.task_id), 1000);
     }));
   }

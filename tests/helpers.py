@@ -8,6 +8,18 @@ from exts import db
 from models import Banner
 
 
+def issue_code(app, address: str) -> tuple[str, list[str]]:
+    """A code issued as a code request issues it: (the code, its send task's
+    arguments), for a test that publishes the send itself, where it likes."""
+    from blueprints.auth.service import OUTBOX, code_store, seal
+    from exts import redis_client
+
+    with app.app_context():
+        issued = code_store().issue("email", address, "login", requester=address)
+        redis_client.delete(OUTBOX)
+    return issued.code, [address, seal(app.config["SECRET_KEY"], issued.code), "login"]
+
+
 def request_code(client, target: str, channel: str = "email"):
     body = {"channel": channel, "target": target, "purpose": "login"}
     return client.post("/api/codes", json=body)

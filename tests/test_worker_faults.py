@@ -17,10 +17,8 @@ from urllib.parse import urlsplit
 import pytest
 from celery import Celery
 
-from blueprints.auth.service import OUTBOX, code_store, seal
 from devtools import free_port, redis_server
-from exts import redis_client
-from tests.helpers import wait_for
+from tests.helpers import issue_code, wait_for
 from tests.tcp_proxy import TcpProxy
 from tests.workers import start_worker_process, stop, worker_env
 
@@ -75,14 +73,6 @@ def broker(request, tmp_path):
         broker = RabbitBroker(url)
     yield broker
     broker.close()
-
-
-def issue_code(app, address: str) -> tuple[str, str]:
-    """A code issued as a code request issues it: (the code, its send task's arguments)."""
-    with app.app_context():
-        issued = code_store().issue("email", address, "login")
-        redis_client.delete(OUTBOX)  # this test publishes the send itself, to its own broker
-    return issued.code, [address, seal(app.config["SECRET_KEY"], issued.code), "login"]
 
 
 def test_a_worker_holding_an_eta_message_survives_a_broker_restart(app, broker, mailbox):

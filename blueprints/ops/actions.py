@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import logging
 import time
+from typing import Any
 
 import redis as redis_lib
 from celery import Celery, signals
 from celery.worker import state as worker_state
-from flask import Flask
+from flask import Flask, current_app
 
 from blueprints.api import ApiError
 from blueprints.ops import recorder
@@ -48,25 +49,59 @@ def rerun(celery: Celery, run: TaskRun) -> str:
     return result.id
 
 
-def revoke(celery: Celery, run: TaskRun, terminate: bool) -> str:
-    """Revoke a waiting task, or terminate a running one; what was asked."""
+# SIGTERM in a pool child raises SystemExit in the task, so its cleanup still
+# runs: Flask-Mail's QUIT waited on a slow mail server for 20 s and more, and
+# the dying child then recorded FAILURE over REVOKED. SIGKILL stops the work
+# at once and leaves the child nothing to write; billiard starts another.
+TERMINATE_SIGNAL = "SIGKILL"
+NOT_STOPPED = ("{worker} did not stop it: a solo worker cannot stop the task it is running,"
+               " and a busy or lost worker does not answer. It is revoked, so it will not run"
+               " again; this run ends on its own.")  # fmt: skip
+
+
+def revoke(celery: Celery, run: TaskRun, terminate: bool) -> dict[str, Any]:
+    """Revoke a waiting task, or terminate a running one: what was asked, and
+    for a terminate whether its worker stopped it (with a warning if not)."""
     if run.state in FINISHED:
         raise ApiError(409, "finished", f"It has finished already ({run.state}).")
     if run.state == "STARTED" and not terminate:
         raise ApiError(409, "running", 'It is running: revoke with {"terminate": true} to stop it.')
     # Workers online keep revoked ids in memory (and in --statedb across
     # restarts); workers that start later read them from Redis. The one that
-    # receives the task drops it and records REVOKED.
-    celery.control.revoke(run.task_id, terminate=terminate, signal="SIGTERM")
+    # receives the task drops it and records REVOKED: so does one that gets a
+    # terminated task's message again (acks are late).
+    celery.control.revoke(run.task_id)
     remember_revoked(run.task_id, celery.conf.result_expires)
     action = "terminate" if terminate else "revoke"
     audit(f"task.{action}", f"task:{run.task_id}", name=run.name, state=run.state)
     db.session.commit()
-    if not terminate and (current := recorder.current()) is not None:
-        # Waiting in a queue, it is revoked from now on, whenever a worker gets
-        # to it; that worker counts it in /metrics.
-        current.add(run.task_id, "REVOKED", detail="revoked by an operator", counted=False)
-    return action
+    if not terminate:
+        if (current := recorder.current()) is not None:
+            # Waiting in a queue, it is revoked from now on, whenever a worker
+            # gets to it; that worker counts it in /metrics.
+            current.add(run.task_id, "REVOKED", detail="revoked by an operator", counted=False)
+        return {"action": action}
+    worker = run.worker or "its worker"
+    stopped = _kill(celery, run.task_id, run.worker) if run.worker else False
+    answer: dict[str, Any] = {"action": action, "stopped": stopped}
+    if not stopped:
+        answer["warning"] = NOT_STOPPED.format(worker=worker)
+    return answer
+
+
+def _kill(celery: Celery, task_id: str, worker: str) -> bool:
+    """Ask the worker running the task to kill the child that runs it; whether
+    it did. The pool kills a child that has not yet told it that it took the
+    task as soon as it does."""
+    replies = celery.control.revoke(
+        task_id, terminate=True, signal=TERMINATE_SIGNAL, destination=[worker], reply=True,
+        limit=1, timeout=current_app.config["WORKER_REPLY_TIMEOUT"],
+    )  # fmt: skip
+    return any(
+        f"terminate: {task_id}" in str(answer.get("ok", ""))
+        for reply in replies or []
+        for answer in reply.values()
+    )
 
 
 def remember_revoked(task_id: str, keep_seconds: float) -> None:

@@ -156,8 +156,9 @@ def retry_task(task_id: str):
 @bp.post("/api/admin/tasks/<task_id>/revoke")
 @admin_api
 def revoke_task(task_id: str):
-    """Revoke a waiting task, or terminate a running one (prefork workers only:
-    a solo worker cannot stop the task it runs).
+    """Revoke a waiting task, or terminate a running one: its prefork child is
+    killed (a solo worker cannot stop the task it runs: `stopped` is false and
+    `warning` says so).
     ---
     post:
       tags: [admin]
@@ -182,8 +183,8 @@ def revoke_task(task_id: str):
     if not isinstance(terminate, bool):
         raise ApiError(400, "invalid_field", "'terminate' must be true or false.")
     run = _run(task_id)
-    action = actions.revoke(current_app.extensions["celery"], run, terminate)
-    return jsonify(task_id=task_id, action=action), 202
+    answer = actions.revoke(current_app.extensions["celery"], run, terminate)
+    return jsonify(task_id=task_id, **answer), 202
 
 
 @bp.get("/api/admin/queues")
