@@ -135,9 +135,11 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
         # The login page gives up on a send after this long and offers a new code.
         "CODE_SEND_WAIT": int(env.get("CODE_SEND_WAIT") or 60),
         # Per requester (an IP, or a device that logged in to the target before)
-        # and target: someone hammering an address uses up only their own share.
-        "CODE_MAX_PER_HOUR": int(env.get("CODE_MAX_PER_HOUR") or 5),
-        "CODE_MAX_PER_DAY": int(env.get("CODE_MAX_PER_DAY") or 10),
+        # and target: someone hammering an address uses up only their own share,
+        # and someone sharing the owner's IP holds a new device of the owner's
+        # up for one window at most (Twilio Verify's ten minutes).
+        "CODE_MAX_PER_WINDOW": int(env.get("CODE_MAX_PER_WINDOW") or 5),
+        "CODE_WINDOW_SECONDS": int(env.get("CODE_WINDOW_SECONDS") or 600),
         # Every requester but trusted devices together, per target: the bill's bound.
         "CODE_TARGET_MAX_PER_DAY": int(env.get("CODE_TARGET_MAX_PER_DAY") or 30),
         # A proof of work (ALTCHA) is asked once a target had this many sends in
@@ -148,7 +150,8 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
         "CODE_CHALLENGE_COST": int(env.get("CODE_CHALLENGE_COST") or 100_000),
         # Spending guard over all targets: a flood of distinct numbers stops here.
         "SMS_DAILY_BUDGET": int(env.get("SMS_DAILY_BUDGET") or 1000),
-        "CODE_IP_LIMIT": env.get("CODE_IP_LIMIT") or "20/hour;5/minute",
+        # Windows of ten minutes at most, for the same reason.
+        "CODE_IP_LIMIT": env.get("CODE_IP_LIMIT") or "20 per 10 minutes;5/minute",
         "LOGIN_IP_LIMIT": env.get("LOGIN_IP_LIMIT") or "30/minute",
         # Flask-Limiter
         "RATELIMIT_STORAGE_URI": redis_url,

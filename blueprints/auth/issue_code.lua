@@ -11,14 +11,14 @@
 -- KEYS[6] the send task's owner record (see blueprints/jobs), written if ARGV[14] ~= ''
 -- KEYS[7] every requester's sends to this target
 -- KEYS[8] this requester's sends to any target
--- ARGV: now, digest, ttl, cooldown, per_hour, per_day, budget (0: none), nonce,
+-- ARGV: now, digest, ttl, cooldown, per_window, window (s), budget (0: none), nonce,
 --       task_id, channel, target, sealed code, purpose, owner, owner ttl,
 --       target_per_day, challenge_target, challenge_client, trusted, proven, holder
 local now = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[3])
 local cooldown = tonumber(ARGV[4])
-local per_hour = tonumber(ARGV[5])
-local per_day = tonumber(ARGV[6])
+local per_window = tonumber(ARGV[5])
+local window = tonumber(ARGV[6])
 local budget = tonumber(ARGV[7])
 local target_per_day = tonumber(ARGV[16])
 local trusted = ARGV[19] == '1'
@@ -32,13 +32,12 @@ local last = redis.call('ZREVRANGE', KEYS[2], 0, 0, 'WITHSCORES')
 if last[2] and now - tonumber(last[2]) < cooldown then
   return {'cooldown', math.ceil(tonumber(last[2]) + cooldown - now)}
 end
-local hour = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. (now - 3600), '+inf', 'WITHSCORES')
-if #hour / 2 >= per_hour then
-  return {'hourly_limit', math.ceil(tonumber(hour[2]) + 3600 - now)}
-end
-if redis.call('ZCARD', KEYS[2]) >= per_day then
-  local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-  return {'daily_limit', math.ceil(tonumber(oldest[2]) + 86400 - now)}
+-- A window, not a day: a requester's refusal lasts one window at most, so a
+-- stranger on the owner's IP (an office, a campus NAT) cannot hold a new device
+-- of the owner's up for longer; the day's bill is bounded per target below.
+local recent = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. (now - window), '+inf', 'WITHSCORES')
+if #recent / 2 >= per_window then
+  return {'too_many_codes', math.ceil(tonumber(recent[2]) + window - now)}
 end
 -- A device that has logged in to this target before skips the target's ceiling
 -- and the proof of work: strangers hammering the target cannot lock its owner out.

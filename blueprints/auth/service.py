@@ -90,7 +90,7 @@ def mask(target: str) -> str:
 
 @dataclass(frozen=True)
 class CodeRules:
-    """Cooldown and per_hour/per_day count one requester's sends to one target;
+    """Cooldown and per_window (in window seconds) count one requester's sends to one target;
     target_per_day counts everyone's (a trusted device is exempt). A proof of
     work is asked once a target had challenge_target sends in the last hour, or
     a requester challenge_client sends to any targets."""
@@ -98,8 +98,8 @@ class CodeRules:
     ttl: int = 300
     max_attempts: int = 5
     cooldown: int = 60
-    per_hour: int = 5
-    per_day: int = 10
+    per_window: int = 5
+    window: int = 600
     target_per_day: int = 30
     challenge_target: int = 3
     challenge_client: int = 10
@@ -111,8 +111,8 @@ class CodeRules:
             ttl=config["CODE_TTL"],
             max_attempts=config["CODE_MAX_ATTEMPTS"],
             cooldown=config["CODE_RESEND_COOLDOWN"],
-            per_hour=config["CODE_MAX_PER_HOUR"],
-            per_day=config["CODE_MAX_PER_DAY"],
+            per_window=config["CODE_MAX_PER_WINDOW"],
+            window=config["CODE_WINDOW_SECONDS"],
             target_per_day=config["CODE_TARGET_MAX_PER_DAY"],
             challenge_target=config["CODE_CHALLENGE_TARGET"],
             challenge_client=config["CODE_CHALLENGE_CLIENT"],
@@ -213,8 +213,8 @@ class CodeStore:
                 self.digest(purpose, target, code),
                 rules.ttl,
                 rules.cooldown,
-                rules.per_hour,
-                rules.per_day,
+                rules.per_window,
+                rules.window,
                 budget,
                 nonce,
                 task_id,

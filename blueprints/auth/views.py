@@ -35,8 +35,11 @@ bp = Blueprint("auth", __name__)
 
 REFUSALS = {
     "cooldown": (429, "Please wait before asking for another code."),
-    "hourly_limit": (429, "Too many codes for this address in the last hour."),
-    "daily_limit": (429, "Too many codes for this address today."),
+    "too_many_codes": (
+        429,
+        "Too many codes were asked for this address from your network lately; wait a few"
+        " minutes (the page counts down), or log in on a device you used before.",
+    ),
     "target_limit": (
         429,
         "This address was sent too many codes today. Log in on a device you used"
