@@ -107,6 +107,8 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
         # server (a `limits` rate, shared by every worker through Redis).
         "REMINDER_LEAD_SECONDS": _float(env.get("REMINDER_LEAD_SECONDS"), 300),
         "REMINDER_BATCH_SIZE": int(env.get("REMINDER_BATCH_SIZE") or 100),
+        # SMTP connections a batch sends over at once: they hide the server's round trips.
+        "REMINDER_SMTP_CONNECTIONS": int(env.get("REMINDER_SMTP_CONNECTIONS") or 4),
         "REMINDER_MAIL_RATE": env.get("REMINDER_MAIL_RATE") or "200/second",
         "REMINDER_SMS_RATE": env.get("REMINDER_SMS_RATE") or "20/second",
         # SMS: providers are tried in this order; the next one takes over on failure.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import platform
 import shutil
@@ -49,6 +50,7 @@ def stack(
     mail_delay: float = 0.0,
     web_workers: int = 0,
     wsgi_app: str = "app:create_app()",
+    worker_args: tuple[str, ...] = ("--pool=solo",),
 ):
     """Start the product on private ports; yields (base_url, env, sink)."""
     with ExitStack() as stop, tempfile.TemporaryDirectory() as tmp:
@@ -56,6 +58,9 @@ def stack(
         redis_process = redis_server.start(redis_port, Path(tmp) / "redis")
         stop.callback(redis_process.terminate)
         sink = SlowSink(mail_delay)
+        # aiosmtpd logs every SMTP command at INFO, which a bench that builds
+        # the app (logging at INFO) would pay for in the sink's own thread.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         controller = Controller(sink, hostname="127.0.0.1", port=free_port())
         controller.start()
         stop.callback(controller.stop)
@@ -78,7 +83,7 @@ def stack(
         subprocess.run([python, "-m", "flask", "--app", "app", "db", "upgrade"],
                        env=env, cwd=ROOT, check=True, capture_output=True)  # fmt: skip
         worker = subprocess.Popen(
-            [python, "-m", "celery", "-A", "tasks.celery", "worker", "--pool=solo",
+            [python, "-m", "celery", "-A", "tasks.celery", "worker", *worker_args,
              "--loglevel=error"], env=env, cwd=ROOT,
         )  # fmt: skip
         stop.callback(stop_process, worker)

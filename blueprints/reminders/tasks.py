@@ -18,14 +18,20 @@ Chords need a result backend that counts natively: Redis (CELERY_RESULT_BACKEND)
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache
+from functools import cache, partial
 
 from celery import chord, group, shared_task
-from flask import current_app
+from flask import Flask, current_app
+from flask_mail import Message
 from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
@@ -34,13 +40,18 @@ from blueprints.auth import sms
 from blueprints.auth.errors import PermanentSendError, TransientSendError
 from blueprints.reminders import service
 from exts import db
-from models import ReminderRun, SeckillActivity, User
+from models import ReminderRun, SeckillActivity
 from models.types import utcnow
 
 log = logging.getLogger(__name__)
 
 # The providers' rates: a window in Redis per channel, shared by every worker.
 RATES = {"mail": "REMINDER_MAIL_RATE", "sms": "REMINDER_SMS_RATE"}
+# Reminders sent between two writes of their outcomes. A commit per reminder
+# made the fan-out slower than one plain loop (0.37x); a worker killed
+# outright resends at most this many, while a batch stopped by a mail server
+# error writes what went out first and resends nothing.
+CHUNK = 50
 
 
 @cache
@@ -48,15 +59,18 @@ def _limiter(redis_url: str) -> MovingWindowRateLimiter:
     return MovingWindowRateLimiter(storage_from_string(redis_url))
 
 
-def _wait_for_slot(channel: str) -> None:
-    """Block until the channel's rate allows one more message."""
+def _wait_for_slots(channel: str, count: int) -> None:
+    """Block until the channel's rate allows ``count`` more messages."""
     config = current_app.config
     rate = parse(config[RATES[channel]])
     limiter = _limiter(config["REDIS_URL"])
     key = f"reminder-{channel}"
-    while not limiter.hit(rate, key):
-        reset_at = limiter.get_window_stats(rate, key).reset_time
-        time.sleep(min(1.0, max(0.01, reset_at - time.time())))
+    while count > 0:
+        taken = min(count, rate.amount)  # more than a window holds never fits
+        while not limiter.hit(rate, key, cost=taken):
+            reset_at = limiter.get_window_stats(rate, key).reset_time
+            time.sleep(min(1.0, max(0.01, reset_at - time.time())))
+        count -= taken
 
 
 @shared_task(name="reminders.dispatch_due")
@@ -93,21 +107,34 @@ def send_batch(self, run_id: int, reminder_ids: list[int]) -> dict:
     run = db.session.get(ReminderRun, run_id)
     if run is None:
         return {"skipped": len(reminder_ids), "why": "the run is gone"}
-    counts = {"sent": 0, "failed": 0, "skipped": 0}
-    pending = service.unsettled(run, reminder_ids)
+    counts = dict.fromkeys(("sent", "failed", "skipped"), 0)
+    # Plain values: each commit below expires the ORM objects, and the lanes
+    # run in threads, which must not touch the session.
+    pending = [(id_, user.email, user.phone) for id_, user in service.unsettled(run, reminder_ids)]
     if reason := service.stale_reason(run):
-        for reminder_id, _ in pending:
-            counts["skipped"] += service.settle(run, reminder_id, "skipped", reason)
+        counts.update(service.settle(run, [(id_, "skipped", reason) for id_, *_ in pending]))
         return counts
     sale = db.session.get_one(SeckillActivity, run.activity_id)  # not stale: it exists
+    message = Reminder(service.reminder_mail(sale), sale.title, service.opening_text(sale))
+    lanes = [service.MailBatch() for _ in range(current_app.config["REMINDER_SMTP_CONNECTIONS"])]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
-        with service.MailBatch() as batch:
-            for reminder_id, user in pending:
-                try:
-                    outcome, detail = _remind(batch, sale, user)
-                except PermanentSendError as error:
-                    outcome, detail = "failed", str(error)
-                counts[outcome] += service.settle(run, reminder_id, outcome, detail)
+        with contextlib.ExitStack() as stack, ThreadPoolExecutor(len(lanes)) as pool:
+            for lane in lanes:
+                stack.enter_context(lane)
+            for start in range(0, len(pending), CHUNK):
+                chunk = pending[start : start + CHUNK]
+                for channel, count in Counter(_channel(*to) for _, *to in chunk).items():
+                    if channel:
+                        _wait_for_slots(channel, count)
+                parts = [chunk[n :: len(lanes)] for n in range(len(lanes))]
+                results = list(pool.map(partial(_send_lane, app, message), lanes, parts))
+                # What went out is written before anything else happens.
+                recorded = service.settle(run, [o for outcomes, _ in results for o in outcomes])
+                for outcome, count in recorded.items():
+                    counts[outcome] += count
+                if errors := [error for _, error in results if error is not None]:
+                    raise errors[0]
     except TransientSendError as error:
         # The rest of the batch, later: what went out is recorded and is not resent.
         log.warning("reminders of run %s: %s; retrying the rest", run_id, error)
@@ -116,15 +143,50 @@ def send_batch(self, run_id: int, reminder_ids: list[int]) -> dict:
     return counts
 
 
-def _remind(batch: service.MailBatch, sale: SeckillActivity, user: User) -> tuple[str, str]:
-    """Mail the user, or text them if they have no address; (outcome, detail)."""
-    if user.email:
-        _wait_for_slot("mail")
-        batch.send(service.reminder_message(sale, user.email))
+@dataclass(frozen=True)
+class Reminder:
+    """What a reminder says: the mail for an address, and the SMS template's values."""
+
+    mail: Callable[[str], Message]
+    title: str
+    opens: str
+
+
+def _channel(email: str | None, phone: str | None) -> str | None:
+    return "mail" if email else "sms" if phone else None
+
+
+Outcome = tuple[int, str, str | None]  # reminder id, outcome, detail
+
+
+def _send_lane(
+    app: Flask, message: Reminder, lane: service.MailBatch, part: list[tuple[int, str, str]]
+) -> tuple[list[Outcome], TransientSendError | None]:
+    """One SMTP connection's share of a chunk, in a thread: the outcomes, and
+    the transient error that stopped it, if one did. Several connections hide
+    the mail server's round trips, as a mail relay's concurrency does."""
+    outcomes: list[Outcome] = []
+    with app.app_context():
+        for reminder_id, email, phone in part:
+            try:
+                outcomes.append((reminder_id, *_remind(lane, message, email, phone)))
+            except PermanentSendError as error:
+                outcomes.append((reminder_id, "failed", str(error)))
+            except TransientSendError as error:
+                return outcomes, error
+    return outcomes, None
+
+
+def _remind(
+    lane: service.MailBatch, message: Reminder, email: str | None, phone: str | None
+) -> tuple[str, str]:
+    """Mail the user, or text them if they have no address; (outcome, detail).
+    The channel's rate was waited for already."""
+    if email:
+        lane.send(message.mail(email))
         return "sent", "e-mail"
-    if user.phone:
-        _wait_for_slot("sms")
-        provider = sms.send_reminder_sms(user.phone, sale.title, service.opening_text(sale))
+    if phone:
+        provider = sms.send_reminder_sms(phone, message.title, message.opens)
         return "sent", f"SMS by {provider}"
     return "skipped", "no e-mail address or phone number"
 
