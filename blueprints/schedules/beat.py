@@ -283,8 +283,10 @@ class DatabaseScheduler(Scheduler):
         failing = [entry for entry in self.data.values() if entry.problem is not None]
         if not failing:
             return
+        self._save_runs()  # what they sent before failing is kept
         for entry in failing:
             del self.data[entry.name]
+            self.unsaved.discard(entry.name)
         self._heap = None
         try:
             with self.flask_app.app_context():
