@@ -53,7 +53,7 @@ def test_terminate_stops_every_running_task_at_one_press(app, admin, celery_app,
     mailbox.delay = SLOW_SMTP
     env = worker_env(app, ADMIN_EMAILS="admin@example.com")
     worker = start_worker_process(env, "-Q", QUEUE, "-n", "terminate@%h", "-c", "2",
-                                  pool="prefork")  # fmt: skip
+                                  "--loglevel=info", pool="prefork")  # fmt: skip
     task_ids = []
     try:
         wait_until_listening(celery_app, f"terminate@{socket.gethostname()}")

@@ -137,6 +137,14 @@ def upsert_runs(connection, rows: list[dict[str, Any]]) -> None:
     connection.execute(statement, rows)
 
 
+# Held while a batch is written, and taken before this process forks: a pool
+# child that a worker forks mid-write (billiard replaces a child that was
+# killed, by Terminate say) inherits the database library's state with its
+# locks held, and then finds SQLite locked for good or hangs in it.
+_writing = threading.Lock()
+FORK_WAIT = 5.0  # seconds a fork waits for a write in progress
+
+
 class Recorder:
     """This process's buffer of task changes and the thread that writes it."""
 
@@ -184,7 +192,7 @@ class Recorder:
         if not changes:
             return
         try:
-            with self.app.app_context(), db.engine.begin() as connection:
+            with _writing, self.app.app_context(), db.engine.begin() as connection:
                 upsert_runs(connection, merge(changes))
         except Exception:
             log.warning("task history: %d changes not written yet", len(changes), exc_info=True)
@@ -318,11 +326,23 @@ def _connect() -> None:
     signals.worker_shutdown.connect(write_now, weak=False)
     atexit.register(write_now)
 
+    held = [False]
+
+    def wait_for_write() -> None:
+        held[0] = _writing.acquire(timeout=FORK_WAIT)
+
+    def parent_goes_on() -> None:
+        if held[0]:
+            _writing.release()
+
     def forget_parents_buffer() -> None:
+        global _writing
+        _writing = threading.Lock()
         if _recorder is not None:
             _recorder.after_fork()
 
-    os.register_at_fork(after_in_child=forget_parents_buffer)
+    os.register_at_fork(before=wait_for_write, after_in_parent=parent_goes_on,
+                        after_in_child=forget_parents_buffer)  # fmt: skip
 
 
 def _error(exception: BaseException | Any) -> str | None:
