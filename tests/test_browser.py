@@ -4,16 +4,19 @@ import os
 import re
 import shutil
 from email.header import decode_header, make_header
+from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from blueprints.auth.service import OUTBOX_KICKED, CodeRules, CodeStore
 from exts import db
-from models import User
+from models import PeriodicEntry, User
 from tests.helpers import add_banners, wait_for
 from tests.sample_tasks import broken
 from tests.seckill_helpers import session_cookie
+
+ARTIFACTS = Path(__file__).parent / "artifacts"  # screenshots, git-ignored
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -371,6 +374,22 @@ def test_an_admin_edits_a_schedule_and_sees_its_next_run_change(
     expect(row.get_by_test_id("next-run")).to_have_text("disabled")
     row.get_by_role("button", name="Run now").click()
     expect(row.get_by_role("link", name="sent")).to_be_visible()
+
+    with app.app_context():  # what beat writes on a row it cannot run
+        db.session.execute(
+            update(PeriodicEntry)
+            .where(PeriodicEntry.name == "prune-task-history")
+            .values(problem="The crontab '0 0 30 2 *' never runs.")
+        )
+        db.session.commit()
+    page.reload()
+    skipped = page.locator("[data-testid=entry-row][data-name=prune-task-history]")
+    expect(skipped.get_by_test_id("entry-problem")).to_contain_text(
+        "Beat skips this entry: The crontab '0 0 30 2 *' never runs."
+    )
+    expect(skipped.get_by_test_id("next-run")).to_have_text("skipped")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "schedules-problem.png"), full_page=True)
 
 
 def test_a_shopper_asks_for_a_reminder_and_receives_it(
