@@ -79,11 +79,8 @@ class JSONProvider(DefaultJSONProvider):
 
 
 def json_body() -> dict[str, Any]:
-    """The request's JSON object, or a 400 that says what is wrong with it."""
-    if not request.is_json:
-        raise ApiError(
-            400, "invalid_json", "Send a JSON object with Content-Type: application/json."
-        )
+    """The request's JSON object, or a 400 that says what is wrong with it
+    (require_json_writes has refused any other Content-Type)."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", "The body must be a JSON object.")

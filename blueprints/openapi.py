@@ -496,7 +496,10 @@ def build_spec() -> dict:
     return document
 
 
-ANY_OBJECT = {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
+ANY_OBJECT = {
+    "required": True,
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Empty"}}},
+}
 
 
 def _add_common_answers(operation: dict, method: str, admin: bool) -> None:

@@ -107,13 +107,13 @@ def send_batch(self, run_id: int, reminder_ids: list[int]) -> dict:
     run = db.session.get(ReminderRun, run_id)
     if run is None:
         return {"skipped": len(reminder_ids), "why": "the run is gone"}
-    counts = dict.fromkeys(("sent", "failed", "skipped"), 0)
+    counts = Counter(sent=0, failed=0, skipped=0)
     # Plain values: each commit below expires the ORM objects, and the lanes
     # run in threads, which must not touch the session.
     pending = [(id_, user.email, user.phone) for id_, user in service.unsettled(run, reminder_ids)]
     if reason := service.stale_reason(run):
         counts.update(service.settle(run, [(id_, "skipped", reason) for id_, *_ in pending]))
-        return counts
+        return dict(counts)
     sale = db.session.get_one(SeckillActivity, run.activity_id)  # not stale: it exists
     message = Reminder(service.reminder_mail(sale), sale.title, service.opening_text(sale))
     lanes = [service.MailBatch() for _ in range(current_app.config["REMINDER_SMTP_CONNECTIONS"])]
@@ -130,9 +130,7 @@ def send_batch(self, run_id: int, reminder_ids: list[int]) -> dict:
                 parts = [chunk[n :: len(lanes)] for n in range(len(lanes))]
                 results = list(pool.map(partial(_send_lane, app, message), lanes, parts))
                 # What went out is written before anything else happens.
-                recorded = service.settle(run, [o for outcomes, _ in results for o in outcomes])
-                for outcome, count in recorded.items():
-                    counts[outcome] += count
+                counts.update(service.settle(run, [o for outcomes, _ in results for o in outcomes]))
                 if errors := [error for _, error in results if error is not None]:
                     raise errors[0]
     except TransientSendError as error:
@@ -140,7 +138,7 @@ def send_batch(self, run_id: int, reminder_ids: list[int]) -> dict:
         log.warning("reminders of run %s: %s; retrying the rest", run_id, error)
         delay = min(60.0, 2.0 * 2**self.request.retries)
         raise self.retry(exc=error, countdown=delay / 2 + random.uniform(0, delay / 2)) from None
-    return counts
+    return dict(counts)
 
 
 @dataclass(frozen=True)
@@ -157,10 +155,11 @@ def _channel(email: str | None, phone: str | None) -> str | None:
 
 
 Outcome = tuple[int, str, str | None]  # reminder id, outcome, detail
+Recipient = tuple[int, str | None, str | None]  # reminder id, e-mail, phone
 
 
 def _send_lane(
-    app: Flask, message: Reminder, lane: service.MailBatch, part: list[tuple[int, str, str]]
+    app: Flask, message: Reminder, lane: service.MailBatch, part: list[Recipient]
 ) -> tuple[list[Outcome], TransientSendError | None]:
     """One SMTP connection's share of a chunk, in a thread: the outcomes, and
     the transient error that stopped it, if one did. Several connections hide

@@ -6,6 +6,7 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -146,20 +147,29 @@ def arguments_problem(task: Any, args: Any, kwargs: Any) -> str | None:
     return None
 
 
+def call_problem(entry: PeriodicEntry, tasks: Mapping[str, Any]) -> str | None:
+    """Why the entry's task cannot be called with its arguments: no such task,
+    arguments that are not JSON, or that do not fit; None if it can."""
+    task = tasks.get(entry.task)
+    if task is None:
+        return f"No task named {entry.task!r} is registered."
+    try:  # a new row has its column defaults only once it is written
+        args, kwargs = json.loads(entry.args or "[]"), json.loads(entry.kwargs or "{}")
+    except ValueError:  # a row written straight into the table
+        args = kwargs = None
+    return arguments_problem(task, args, kwargs)
+
+
 def row_problem(entry: PeriodicEntry, default_zone: str, app: Celery) -> str | None:
     """Why beat cannot run the row as it stands (a row written past the API's
     checks, or by an older release); None if it can."""
     try:
         schedule_of(entry, default_zone, app)
-        args, kwargs = json.loads(entry.args), json.loads(entry.kwargs)
-    except ValueError as error:  # a wrong crontab or zone, arguments that are not JSON
+    except ValueError as error:  # a wrong crontab or zone
         return str(error)
     except Exception as error:  # anything else a row can hold must not stop beat either
         return f"Its timing cannot be read: {error}"
-    task = app.tasks.get(entry.task)
-    if task is None:
-        return f"No task named {entry.task!r} is registered in this beat."
-    return arguments_problem(task, args, kwargs)
+    return call_problem(entry, app.tasks)
 
 
 def send_options(entry: PeriodicEntry) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from blueprints.api import ApiError, is_plain_text, moment_field
 from blueprints.ops.audit import audit
 from blueprints.schedules.entries import (
     announce_change,
-    arguments_problem,
+    call_problem,
     check_crontab,
     next_run,
     send_options,
@@ -212,19 +212,9 @@ def _check_fits(entry: PeriodicEntry, timing_changed: bool) -> None:
         raise ApiError(400, "invalid_field", "'run_at' must be in the future.")
     if entry.kind != "crontab" and entry.timezone is not None:
         entry.timezone = None  # a zone means something to a crontab only
-    _check_arguments(entry)
-    entry.problem = None  # beat reads it afresh
-
-
-def _check_arguments(entry: PeriodicEntry) -> None:
-    """400 naming the argument when the entry's task cannot take its arguments."""
-    task = current_app.extensions["celery"].tasks.get(entry.task)
-    if task is None:
-        message = f"No task named {entry.task!r} is registered; choose one the workers know."
-        raise ApiError(400, "unknown_task", message)
-    args, kwargs = json.loads(entry.args or "[]"), json.loads(entry.kwargs or "{}")
-    if problem := arguments_problem(task, args, kwargs):
+    if problem := call_problem(entry, current_app.extensions["celery"].tasks):
         raise ApiError(400, "invalid_arguments", problem)
+    entry.problem = None  # beat reads it afresh
 
 
 def _shown(value: Any) -> Any:
@@ -247,14 +237,10 @@ def run_now(entry: PeriodicEntry) -> str:
     task = current_app.extensions["celery"].tasks.get(entry.task)
     if task is None:
         raise ApiError(409, "unknown_task", f"No task named {entry.task!r} is registered here.")
-    try:
-        args, kwargs = json.loads(entry.args), json.loads(entry.kwargs)
-    except ValueError:  # a row written straight into the table
-        args, kwargs = None, None
-    if problem := arguments_problem(task, args, kwargs):
+    if problem := call_problem(entry, current_app.extensions["celery"].tasks):
         raise ApiError(400, "invalid_arguments", f"{problem} Edit the entry first.")
     options = send_options(entry)
-    result = task.apply_async(args, kwargs, **options)
+    result = task.apply_async(json.loads(entry.args), json.loads(entry.kwargs), **options)
     audit("schedule.run", f"schedule:{entry.id}", name=entry.name, task_id=result.id)
     db.session.commit()
     return result.id
