@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import smtplib
 import time
 
 import redis as redis_lib
@@ -10,7 +11,7 @@ from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
-from flask_mail import Mail
+from flask_mail import Connection, Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_talisman import Talisman
@@ -18,6 +19,29 @@ from flask_wtf import CSRFProtect
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 from sqlalchemy.orm import DeclarativeBase
+
+
+class TimedConnection(Connection):
+    """Flask-Mail's SMTP connection with a timeout (MAIL_TIMEOUT): Flask-Mail
+    opens smtplib without one, and a silent server would hold a worker forever.
+    Not socket.setdefaulttimeout, which is process-wide: threads sending at
+    once (the reminder lanes) raced on it and left it set, and every socket
+    opened meanwhile (Redis, the database, a listener) inherited it."""
+
+    def configure_host(self) -> smtplib.SMTP:
+        kind = smtplib.SMTP_SSL if self.mail.use_ssl else smtplib.SMTP
+        host = kind(self.mail.server, self.mail.port, timeout=current_app.config["MAIL_TIMEOUT"])
+        host.set_debuglevel(int(self.mail.debug))
+        if self.mail.use_tls:
+            host.starttls()
+        if self.mail.username and self.mail.password:
+            host.login(self.mail.username, self.mail.password)
+        return host
+
+
+class TimedMail(Mail):
+    def connect(self) -> Connection:
+        return TimedConnection(current_app.extensions["mail"])
 
 
 class Base(DeclarativeBase):
@@ -89,7 +113,7 @@ class RedisClient:
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
-mail = Mail()
+mail = TimedMail()
 cache = Cache()
 csrf = CSRFProtect()
 login_manager = LoginManager()

@@ -23,6 +23,7 @@ class TcpProxy:
 
     def start(self) -> None:
         listener = socket.create_server(("127.0.0.1", self.port), reuse_port=False)
+        listener.settimeout(None)  # never the process default: accept() must wait for good
         self._listener = listener
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
 

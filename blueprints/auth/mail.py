@@ -3,26 +3,12 @@
 from __future__ import annotations
 
 import smtplib
-import socket
-from contextlib import contextmanager
 
 from flask import current_app, render_template
 from flask_mail import Message
 
 from blueprints.auth.errors import PermanentSendError, TransientSendError
 from exts import mail
-
-
-@contextmanager
-def socket_timeout(seconds: float):
-    # Flask-Mail opens smtplib.SMTP without a timeout; a silent server would
-    # hold the worker forever. smtplib takes the process default.
-    previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(seconds)
-    try:
-        yield
-    finally:
-        socket.setdefaulttimeout(previous)
 
 
 def classify_smtp_error(error: smtplib.SMTPException) -> Exception:
@@ -48,8 +34,7 @@ def send_code_mail(target: str, code: str, purpose: str) -> None:
         html=render_template("mail/code.html", **context),
     )
     try:
-        with socket_timeout(current_app.config["MAIL_TIMEOUT"]):
-            mail.send(message)
+        mail.send(message)  # MAIL_TIMEOUT bounds each SMTP call (exts.TimedConnection)
     except smtplib.SMTPException as error:
         raise classify_smtp_error(error) from None
     except OSError as error:  # refused, reset, timed out, DNS

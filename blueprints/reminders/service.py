@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from blueprints.api import ApiError
 from blueprints.auth.errors import TransientSendError
-from blueprints.auth.mail import classify_smtp_error, socket_timeout
+from blueprints.auth.mail import classify_smtp_error
 from exts import db, mail, redis_client
 from models import ReminderRun, SaleReminder, SeckillActivity, User
 from models.reminder import OUTCOMES
@@ -254,10 +254,9 @@ class MailBatch:
 
     def send(self, message: Message) -> None:
         try:
-            with socket_timeout(current_app.config["MAIL_TIMEOUT"]):
-                if self.connection is None:
-                    self.connection = mail.connect().__enter__()
-                self.connection.send(message)
+            if self.connection is None:
+                self.connection = mail.connect().__enter__()
+            self.connection.send(message)
         except smtplib.SMTPException as error:
             raise classify_smtp_error(error) from None
         except OSError as error:  # refused, reset, timed out

@@ -12,7 +12,6 @@ from flask_mail import Message
 from sqlalchemy import CursorResult, distinct, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from blueprints.auth.mail import socket_timeout
 from exts import db, mail
 from models import DailyReport, SaleReminder, SeckillActivity, SeckillOrder
 from models.types import utcnow
@@ -136,8 +135,7 @@ def mail_admins(report: DailyReport) -> int:
         body=render_template("mail/daily_report.txt", **context),
         html=render_template("mail/daily_report.html", **context),
     )
-    with socket_timeout(current_app.config["MAIL_TIMEOUT"]):
-        mail.send(message)
+    mail.send(message)
     report.mailed_to = len(admins)
     db.session.commit()
     return len(admins)
