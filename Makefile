@@ -3,7 +3,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint
+# Compiled catalogues are built from the .po files in the repository, not committed.
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
+
+.PHONY: run test bench lint translations
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,13 +15,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[run,dev,flower,tencent,aliyun]"
 	touch $(STAMP)
 
-run: $(STAMP)
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+# After changing words in the code: collect them, then merge them into each catalogue.
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k t -k tn:1,2 \
+	  --no-wrap --sort-by-file -o translations/messages.pot .
+	$(BIN)/pybabel update --no-wrap -i translations/messages.pot -d translations
+
+run: $(STAMP) $(CATALOGUES)
 	$(BIN)/python -m devtools.run
 
-test: $(STAMP)
+test: $(STAMP) $(CATALOGUES)
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)
+bench: $(STAMP) $(CATALOGUES)
 	$(BIN)/python -m bench.run
 
 lint: $(STAMP)

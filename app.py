@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -15,6 +14,7 @@ from blueprints import (
     auth,
     banners,
     caching,
+    i18n,
     jobs,
     main,
     openapi,
@@ -26,7 +26,18 @@ from blueprints import (
 )
 from blueprints.api import IdConverter, JSONProvider, register_error_handlers, require_json_writes
 from blueprints.auth.sms import PROVIDERS
-from exts import cache, csrf, db, limiter, login_manager, mail, migrate, redis_client, talisman
+from exts import (
+    babel,
+    cache,
+    csrf,
+    db,
+    limiter,
+    login_manager,
+    mail,
+    migrate,
+    redis_client,
+    talisman,
+)
 from tasks import make_celery
 
 
@@ -51,6 +62,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db)
     mail.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale,
+                   timezone_selector=lambda: app.config["TIMEZONE"])  # fmt: skip
     cache.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -62,8 +75,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.json = JSONProvider(app)
     app.url_map.converters["id"] = IdConverter
-    blueprints = (main.bp, auth.bp, jobs.bp, caching.bp, banners.bp, seckill.bp, reminders.bp,
-                  ops.bp, schedules.bp, reports.bp, openapi.bp)  # fmt: skip
+    blueprints = (main.bp, i18n.bp, auth.bp, jobs.bp, caching.bp, banners.bp, seckill.bp,
+                  reminders.bp, ops.bp, schedules.bp, reports.bp, openapi.bp)  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     # The JSON API accepts only application/json, which no other site can send
@@ -78,10 +91,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     require_json_writes(app)
 
-    @app.template_filter("local_time")
-    def local_time(moment) -> str:
-        """A UTC time as users read it: in TIMEZONE."""
-        return moment.astimezone(ZoneInfo(app.config["TIMEZONE"])).strftime("%Y-%m-%d %H:%M")
+    app.add_template_filter(i18n.shop_time)
+    app.add_template_filter(i18n.money)
+    app.add_template_global(i18n.shop_span)
+    app.context_processor(i18n.template_context)
 
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)

@@ -7,6 +7,7 @@ import time
 
 import redis as redis_lib
 from flask import Flask, current_app
+from flask_babel import Babel
 from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -114,6 +115,7 @@ class RedisClient:
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 mail = TimedMail()
+babel = Babel()
 cache = Cache()
 csrf = CSRFProtect()
 login_manager = LoginManager()

@@ -12,14 +12,17 @@ import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import redis
 import sqlalchemy.exc
-from flask import Flask, current_app, jsonify, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask.json.provider import DefaultJSONProvider
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from markupsafe import escape
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
 from werkzeug.routing import BaseConverter
 
 from exts import limiter
@@ -31,6 +34,7 @@ class ApiError(Exception):
     def __init__(
         self, status: int, code: str, message: str, retry_after: int | None = None
     ) -> None:
+        message = str(message)  # a lazy_gettext string, in this request's language
         super().__init__(message)
         self.status = status
         self.code = code
@@ -135,6 +139,24 @@ def is_plain_text(value: str) -> bool:
     return not any(unicodedata.category(char) in ("Cc", "Cs") for char in value)
 
 
+def url_field(body: Mapping[str, Any], name: str, required: bool) -> str | None:
+    """An image or link address: http(s), or a path on this site."""
+    if not required and body.get(name) in (None, ""):
+        return None
+    value = string_field(body, name, max_length=500)
+    if any(char.isspace() or ord(char) < 32 for char in value):
+        raise ApiError(400, "invalid_url", f"'{name}' must not contain spaces.")
+    if value.startswith("/") and not value.startswith("//"):
+        if not is_site_path(value):
+            raise ApiError(400, "invalid_url", f"'{name}' must not contain backslashes.")
+        return value  # a path on this site, such as /static/banners/sale.svg
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        message = f"'{name}' must start with http:// or https:// (or / for this site)."
+        raise ApiError(400, "invalid_url", message)
+    return value
+
+
 def is_site_path(value: str) -> bool:
     r"""Whether a browser reads ``value`` as a path on this site, never another host.
 
@@ -190,14 +212,14 @@ def register_error_handlers(app: Flask) -> None:
         current = limiter.current_limit
         retry_after = int(current.reset_at - time.time()) if current else 60
         if not _is_api_request():
-            return error
+            return error_page(error, retry_after=retry_after)
         message = f"Too many requests from your network; try again in {retry_after} s."
         return error_response(429, "rate_limited", message, retry_after)
 
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException):
         if not _is_api_request():
-            return error
+            return error_page(error)
         return error_response(
             error.code or 500, _snake(error.name), error.description or error.name
         )
@@ -209,4 +231,38 @@ def register_error_handlers(app: Flask) -> None:
         message = "The service is briefly unavailable; try again in a moment."
         if _is_api_request():
             return error_response(503, "service_unavailable", message, 5)
-        return message, 503, {"Retry-After": "5"}
+        return error_page(ServiceUnavailable(), retry_after=5)
+
+
+def _error_words(code: int) -> tuple[str, str]:
+    words = {
+        403: (_("This page is not open to you"),
+              _("Your account cannot see this page. Log in with another one, or go back.")),
+        404: (_("We can't find that page"),
+              _("The link may be old or mistyped. The shop is one click away.")),
+        405: (_("That didn't work from here"),
+              _("This address can't be used that way. Go back to the page and try again.")),
+        429: (_("Slow down a little"),
+              _("Too many requests came from your network. Wait a minute, then try again.")),
+        500: (_("Something went wrong on our side"),
+              _("It was logged and we will look at it. Try again in a moment.")),
+        503: (_("Back in a moment"),
+              _("Part of the shop is briefly unavailable. Try again in a few seconds.")),
+    }  # fmt: skip
+    return words.get(code, (_("That request didn't work"), _("Go back and try again.")))
+
+
+def error_page(error: HTTPException, retry_after: int | None = None):
+    """An HTTP error as a page in the site's layout, with a way home."""
+    code = error.code or 500
+    heading, explanation = _error_words(code)
+    if error.description and error.description != type(error).description and code != 500:
+        explanation = error.description  # the view said what is missing, in the page's words
+    headers = {"Retry-After": str(max(1, retry_after))} if retry_after else {}
+    try:
+        page = render_template("error.html", code=code, heading=heading, explanation=explanation)
+    except Exception:  # the layout needs the database (the header's user): say it plainly
+        log.exception("the error page could not be drawn")
+        words = f"<h1>{escape(heading)}</h1><p>{escape(explanation)}</p>"
+        page = f"<!doctype html><title>{code}</title>{words}"
+    return page, code, headers

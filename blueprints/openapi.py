@@ -83,14 +83,18 @@ SCHEMAS: dict[str, dict] = {
     "Sale": {
         "type": "object",
         "required": [
-            *("id", "title", "product", "price_cents", "total_stock"),
-            *("starts_at", "ends_at", "per_user_limit", "status"),
+            *("id", "title", "product", "description", "image_url", "price_cents"),
+            *("regular_price_cents", "total_stock", "starts_at", "ends_at", "per_user_limit"),
+            "status",
         ],
         "properties": {
             "id": ID,
             "title": {"type": "string"},
             "product": {"type": "string"},
+            "description": {"type": "string"},
+            "image_url": {"type": "string", "nullable": True},
             "price_cents": {"type": "integer"},
+            "regular_price_cents": {"type": "integer", "nullable": True},
             "total_stock": {"type": "integer"},
             "starts_at": MOMENT,
             "ends_at": MOMENT,
@@ -143,7 +147,21 @@ SCHEMAS: dict[str, dict] = {
         "properties": {
             "title": {"type": "string", "minLength": 1, "maxLength": 100},
             "product": {"type": "string", "minLength": 1, "maxLength": 200},
+            "description": {"type": "string", "maxLength": 500},
+            "image_url": {
+                "type": "string",
+                "nullable": True,
+                "maxLength": 500,
+                "description": "http(s) or a path on this site",
+            },
             "price_cents": {"type": "integer", "minimum": 1, "maximum": 100_000_000},
+            "regular_price_cents": {
+                "type": "integer",
+                "nullable": True,
+                "minimum": 1,
+                "maximum": 100_000_000,
+                "description": "above price_cents; null for none",
+            },
             "total_stock": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
             "starts_at": {**MOMENT, "description": "ISO 8601; without an offset, in TIMEZONE"},
             "ends_at": MOMENT,
@@ -161,7 +179,7 @@ SCHEMAS: dict[str, dict] = {
         "type": "object",
         "required": [
             *("id", "activity_id", "user_id", "seckill_id", "status", "amount_cents"),
-            *("reserved_at", "created_at", "paid_at", "cancelled_at"),
+            *("reserved_at", "created_at", "paid_at", "cancelled_at", "pay_by"),
         ],
         "properties": {
             "id": ID,
@@ -173,6 +191,7 @@ SCHEMAS: dict[str, dict] = {
             "reserved_at": MOMENT,
             "created_at": MOMENT,
             "paid_at": NULLABLE_MOMENT,
+            "pay_by": {**NULLABLE_MOMENT, "description": "unpaid by then, it is cancelled"},
             "cancelled_at": NULLABLE_MOMENT,
         },
     },

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from flask import current_app
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -16,7 +19,10 @@ class SeckillActivity(Timestamps, db.Model):  # type: ignore[name-defined]  # db
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(100))
     product: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    image_url: Mapped[str | None] = mapped_column(String(500))  # the product's picture
     price_cents: Mapped[int]
+    regular_price_cents: Mapped[int | None]  # shown struck through beside the sale price
     total_stock: Mapped[int]
     starts_at: Mapped[UTCDateTime]
     ends_at: Mapped[UTCDateTime]
@@ -28,7 +34,10 @@ class SeckillActivity(Timestamps, db.Model):  # type: ignore[name-defined]  # db
             "id": self.id,
             "title": self.title,
             "product": self.product,
+            "description": self.description,
+            "image_url": self.image_url,
             "price_cents": self.price_cents,
+            "regular_price_cents": self.regular_price_cents,
             "total_stock": self.total_stock,
             "starts_at": self.starts_at.isoformat(),
             "ends_at": self.ends_at.isoformat(),
@@ -57,7 +66,15 @@ class SeckillOrder(db.Model):  # type: ignore[name-defined]  # db.Model is built
     paid_at: Mapped[UTCDateTime | None]
     cancelled_at: Mapped[UTCDateTime | None]
 
+    @property
+    def pay_by(self) -> datetime | None:
+        """When an unpaid order is cancelled (its unit goes back on sale)."""
+        if self.status != "pending_payment":
+            return None
+        return self.created_at + timedelta(seconds=current_app.config["SECKILL_PAY_TIMEOUT"])
+
     def to_json(self) -> dict:
+        pay_by = self.pay_by
         return {
             "id": self.id,
             "activity_id": self.activity_id,
@@ -69,4 +86,5 @@ class SeckillOrder(db.Model):  # type: ignore[name-defined]  # db.Model is built
             "created_at": self.created_at.isoformat(),
             "paid_at": self.paid_at and self.paid_at.isoformat(),
             "cancelled_at": self.cancelled_at and self.cancelled_at.isoformat(),
+            "pay_by": pay_by and pay_by.isoformat(),
         }

@@ -19,6 +19,8 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]  # db.Model is bu
     phone: Mapped[str | None] = mapped_column(String(20), unique=True)  # E.164
     created_at: Mapped[UTCDateTime] = mapped_column(default=utcnow)
     last_login_at: Mapped[UTCDateTime | None]
+    # The language the user last chose (en, zh_Hans): what later mails and SMS speak.
+    locale: Mapped[str | None] = mapped_column(String(16))
 
     @property
     def is_admin(self) -> bool:

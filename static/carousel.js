@@ -1,14 +1,17 @@
-// The home page carousel: the banners from /api/banners, one at a time.
+// The home page carousel: the banners from /api/banners, one at a time. The
+// picture carries the words, so there is no caption over it; the controls sit
+// below it, never on it. It turns every 5 s unless paused (a button, the
+// pointer or the keyboard on it, or the reduced-motion preference); swipe on touch.
 (async function () {
   const root = document.getElementById("carousel");
   const slides = root.querySelector(".slides");
+  const controls = root.querySelector(".controls");
   const dots = root.querySelector(".dots");
   const status = root.querySelector(".carousel-status");
   const result = await api("GET", "/api/banners");
   if (result.status !== 200) {
     root.dataset.state = "error";
-    status.dataset.kind = "error";
-    status.textContent = `Offers could not be loaded: ${errorMessage(result)}`;
+    say(status, "error", t("Offers could not be loaded: {reason}", {reason: errorMessage(result)}));
     return;
   }
   const banners = result.data.banners;
@@ -26,21 +29,26 @@
     slide.className = "slide";
     slide.dataset.testid = "banner";
     if (banner.link_url) slide.href = banner.link_url;
-    slide.setAttribute("aria-roledescription", "slide");
-    slide.setAttribute("aria-label", `${index + 1} of ${banners.length}`);
+    slide.setAttribute("role", "group");
+    slide.setAttribute("aria-roledescription", t("slide"));
+    slide.setAttribute("aria-label", t("{index} of {count}", {index: index + 1, count: banners.length}));
     const image = document.createElement("img");
     image.src = banner.image_url;
     image.alt = banner.title;
-    const caption = document.createElement("span");
-    caption.className = "caption";
-    caption.textContent = banner.title;
-    slide.append(image, caption);
+    // A picture that fails leaves its title on a plain background, not a broken icon.
+    image.addEventListener("error", () => {
+      const fallback = document.createElement("span");
+      fallback.className = "slide-fallback";
+      fallback.textContent = banner.title;
+      image.replaceWith(fallback);
+    });
+    slide.append(image);
     slides.append(slide);
 
     const dot = document.createElement("button");
     dot.type = "button";
     dot.className = "dot";
-    dot.setAttribute("aria-label", `Show banner ${index + 1}: ${banner.title}`);
+    dot.setAttribute("aria-label", t("Show offer {index}: {title}", {index: index + 1, title: banner.title}));
     dot.addEventListener("click", () => show(index));
     dots.append(dot);
   });
@@ -52,20 +60,27 @@
   }
 
   if (banners.length > 1) {
-    const prev = root.querySelector(".prev");
-    const next = root.querySelector(".next");
-    prev.hidden = next.hidden = false;
-    prev.addEventListener("click", () => show(current - 1));
-    next.addEventListener("click", () => show(current + 1));
-    // Turns every 5 s, except while the pointer or the keyboard is on it.
-    let paused = false;
-    root.addEventListener("mouseenter", () => { paused = true; });
-    root.addEventListener("mouseleave", () => { paused = false; });
-    root.addEventListener("focusin", () => { paused = true; });
-    root.addEventListener("focusout", () => { paused = false; });
-    setInterval(() => { if (!paused) show(current + 1); }, 5000);
+    controls.hidden = false;
+    root.querySelector(".prev").addEventListener("click", () => show(current - 1));
+    root.querySelector(".next").addEventListener("click", () => show(current + 1));
+    let swipeFrom = null;
+    slides.addEventListener("touchstart", (event) => { swipeFrom = event.touches[0].clientX; }, {passive: true});
+    slides.addEventListener("touchend", (event) => {
+      const moved = event.changedTouches[0].clientX - (swipeFrom ?? event.changedTouches[0].clientX);
+      if (Math.abs(moved) > 40) show(current + (moved < 0 ? 1 : -1));
+      swipeFrom = null;
+    });
+    const stillness = window.matchMedia("(prefers-reduced-motion: reduce)");
+    let hovered = false;
+    root.addEventListener("mouseenter", () => { hovered = true; });
+    root.addEventListener("mouseleave", () => { hovered = false; });
+    root.addEventListener("focusin", () => { hovered = true; });
+    root.addEventListener("focusout", () => { hovered = false; });
+    setInterval(() => {
+      if (!hovered && !stillness.matches) show(current + 1);
+    }, 5000);
   } else {
-    dots.hidden = true;
+    controls.hidden = true;
   }
   show(0);
 })();

@@ -42,7 +42,7 @@
         stopCountdown();
         return;
       }
-      sendButton.textContent = `Resend in ${left}s`;
+      sendButton.textContent = t("Resend in {seconds} s", {seconds: left});
       left -= 1;
     };
     tick();
@@ -50,10 +50,10 @@
   }
 
   const STATES = {
-    PENDING: ["Queued for sending…", "pending"],
-    STARTED: ["Sending…", "pending"],
-    RETRY: ["The provider is slow; retrying…", "pending"],
-    SUCCESS: ["Sent. Check your inbox or phone for the code.", "success"],
+    PENDING: [t("Queued for sending…"), "pending"],
+    STARTED: [t("Sending…"), "pending"],
+    RETRY: [t("The provider is slow; retrying…"), "pending"],
+    SUCCESS: [t("Sent. Check your inbox or phone for the code."), "success"],
   };
 
   // ALTCHA's proof of work: the number whose SHA-256 with the salt is the
@@ -82,7 +82,7 @@
     let result = await api("POST", "/api/codes", body);
     if (result.status === 428 && result.data.challenge) {
       const proof = await solve(result.data.challenge, (percent) =>
-        show(sendStatus, `Many codes were asked for lately; checking this browser… ${percent}%`, "pending"));
+        show(sendStatus, t("Many codes were asked for lately; checking this browser… {percent}", {percent: `${percent}%`}), "pending"));
       result = proof ? await api("POST", "/api/codes", {...body, proof}) : result;
     }
     return result;
@@ -91,7 +91,7 @@
   function stopCountdown() {
     clearInterval(countdownTimer);
     sendButton.disabled = false;
-    sendButton.textContent = "Send code";
+    sendButton.textContent = t("Send code");
   }
 
   function pollTask(taskId, resendAfter) {
@@ -105,15 +105,15 @@
       }
       const task = result.data;
       if (task.state === "FAILURE") {
-        show(sendStatus, "We could not send the code. Check the address or number and try again.", "error");
+        show(sendStatus, t("We could not send the code. Check the address or number and try again."), "error");
         return;
       }
       if (!task.ready && Date.now() > giveUpAt) {
         stopCountdown();
-        show(sendStatus, "This is taking longer than it should. The code may still arrive; if it does not, send a new one.", "error");
+        show(sendStatus, t("This is taking longer than it should. The code may still arrive; if it does not, send a new one."), "error");
         return;
       }
-      const [text, kind] = STATES[task.state] || ["Sending…", "pending"];
+      const [text, kind] = STATES[task.state] || STATES.STARTED;
       show(sendStatus, text, kind);
       if (!task.ready) pollTimer = setTimeout(poll, 1000);
     };
@@ -132,7 +132,7 @@
   sendForm.addEventListener("change", (event) => {
     if (event.target.name !== "channel") return;
     const sms = channel() === "sms";
-    targetLabel.textContent = sms ? "Phone number" : "E-mail address";
+    targetLabel.textContent = sms ? t("Phone number") : t("E-mail address");
     target.autocomplete = sms ? "tel" : "email";
     target.inputMode = sms ? "tel" : "email";
   });
@@ -140,11 +140,11 @@
   sendForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     if (!target.value.trim()) {
-      show(sendStatus, channel() === "sms" ? "Enter your phone number." : "Enter your e-mail address.", "error");
+      show(sendStatus, channel() === "sms" ? t("Enter your phone number.") : t("Enter your e-mail address."), "error");
       return;
     }
     sendButton.disabled = true;
-    show(sendStatus, "Requesting a code…", "pending");
+    show(sendStatus, t("Requesting a code…"), "pending");
     const result = await requestCode({channel: channel(), target: target.value.trim(), purpose: "login"});
     if (result.status === 202) {
       sentTo = target.value.trim();
@@ -165,13 +165,13 @@
     event.preventDefault();
     const value = code.value.trim();
     if (!new RegExp(`^[0-9]{${codeLength}}$`).test(value)) {
-      show(loginStatus, `Enter the ${codeLength}-digit code.`, "error");
+      show(loginStatus, t("Enter the {length}-digit code.", {length: codeLength}), "error");
       return;
     }
-    show(loginStatus, "Checking…", "pending");
+    show(loginStatus, t("Checking…"), "pending");
     const result = await api("POST", "/api/login", {target: target.value.trim(), code: value});
     if (result.status === 200) {
-      show(loginStatus, "Logged in.", "success");
+      show(loginStatus, t("Logged in."), "success");
       window.location.assign(sameOriginPath(loginForm.dataset.next));
     } else {
       show(loginStatus, errorMessage(result), "error");

@@ -2,55 +2,69 @@
 // every 2 s. The buyer's purchase comes from the server, so any device shows it.
 const sale = {id: Number(document.getElementById("sale").dataset.saleId)};
 const root = document.getElementById("sale");
-const stock = document.getElementById("stock");
+const stockBar = document.getElementById("stock-bar");
+const stockText = document.getElementById("stock-text");
 const countdown = document.getElementById("countdown");
+const news = document.getElementById("sale-news");
 const buy = document.getElementById("buy");
+const loginToBuy = document.getElementById("login-to-buy");
 const pay = document.getElementById("pay");
+const payCountdown = document.getElementById("pay-countdown");
+const ordersLink = document.getElementById("orders-link");
 const status = document.getElementById("buy-status");
-let offset = 0;          // server clock minus this browser's clock, in ms
 let activity = null;
+let payBy = null;        // when the buyer's unpaid order is cancelled
 let purchasing = false;  // a purchase is under way or done: the buy button stays off
-
-function serverNow() {
-  return Date.now() + offset;
-}
-
-function clock(ms) {
-  const seconds = Math.max(0, Math.ceil(ms / 1000));
-  const h = Math.floor(seconds / 3600), m = Math.floor(seconds / 60) % 60, s = seconds % 60;
-  const two = (n) => String(n).padStart(2, "0");
-  return h ? `${h}:${two(m)}:${two(s)}` : `${two(m)}:${two(s)}`;
-}
 
 async function refresh() {
   const sent = Date.now();
   const result = await api("GET", `/api/seckill/activities/${sale.id}`);
   if (result.status !== 200) return;
-  const received = Date.now();
-  offset = Date.parse(result.data.server_time) - (sent + received) / 2;
+  serverClock.sync(result.data.server_time, sent);
   activity = result.data.activity;
-  stock.textContent = activity.stock_left ?? activity.total_stock;
+  const left = activity.stock_left ?? activity.total_stock;
+  stockBar.value = left;
+  stockText.textContent = tn("{n} of {total} left", "{n} of {total} left", left, {total: activity.total_stock});
   render();
+}
+
+// Screen readers hear a change of state once (open, sold out), not every second.
+function announce(state) {
+  const text = {open: t("The sale is open."), sold_out: t("Sold out."), ended: t("This sale is over.")}[state];
+  if (text && root.dataset.state !== "loading") news.textContent = text;
 }
 
 function render() {
   if (!activity) return;
-  const startsIn = Date.parse(activity.starts_at) - serverNow();
-  const endsIn = Date.parse(activity.ends_at) - serverNow();
+  const now = serverClock.now();
+  const startsIn = Date.parse(activity.starts_at) - now;
+  const endsIn = Date.parse(activity.ends_at) - now;
   let state = activity.state;
   if (state === "upcoming" && startsIn <= 0) state = "open";  // the next refresh confirms
   if (state === "open" && endsIn <= 0) state = "ended";
-  root.dataset.state = state;
+  if (root.dataset.state !== state) {
+    announce(state);
+    root.dataset.state = state;
+  }
   const text = {
-    upcoming: `Opens in ${clock(startsIn)}`,
-    open: `Open now · ends in ${clock(endsIn)}`,
-    sold_out: "Sold out",
-    ended: "This sale is over",
-    closed: "This sale was closed",
+    upcoming: t("Opens in {time}", {time: clock(startsIn)}),
+    open: t("Open now · ends in {time}", {time: clock(endsIn)}),
+    sold_out: t("Sold out"),
+    ended: t("This sale is over"),
+    closed: t("This sale was closed"),
   };
   countdown.textContent = text[state] || "";
   if (buy) buy.disabled = purchasing || state !== "open";
+  if (loginToBuy) loginToBuy.hidden = state !== "upcoming" && state !== "open";
   if (remind) remind.hidden = state !== "upcoming" || remindedOf === null;
+  if (payBy !== null) {
+    const left = payBy - now;
+    payCountdown.textContent = left > 0 ? t("{time} left to pay", {time: clock(left)}) : "";
+    if (left <= 0) {
+      payBy = null;
+      showPurchase();  // the server says whether it was cancelled
+    }
+  }
 }
 
 // "Remind me" before an upcoming sale opens, or cancel it.
@@ -60,7 +74,7 @@ let remindedOf = null;  // whether this user will be reminded; null until known
 
 function showReminder(subscribed) {
   remindedOf = subscribed;
-  remind.textContent = subscribed ? "Cancel reminder" : "Remind me";
+  remind.textContent = subscribed ? t("Cancel reminder") : t("Remind me");
   remind.setAttribute("aria-pressed", String(subscribed));
   render();
 }
@@ -71,9 +85,9 @@ async function toggleReminder() {
   remind.disabled = false;
   if (![200, 201].includes(result.status)) return say(remindStatus, "error", errorMessage(result));
   showReminder(result.data.subscribed);
-  let text = "Reminder cancelled.";
-  if (result.data.sent_already) text = "The reminders for this sale have gone out already: it opens in a few minutes, so stay on this page.";
-  else if (result.data.subscribed) text = "We will remind you a few minutes before it opens.";
+  let text = t("Reminder cancelled.");
+  if (result.data.sent_already) text = t("The reminders for this sale have gone out already: it opens in a few minutes, so stay on this page.");
+  else if (result.data.subscribed) text = t("We will remind you a few minutes before it opens.");
   say(remindStatus, "success", text);
 }
 
@@ -87,10 +101,10 @@ if (remind) {
 async function purchase() {
   purchasing = true;
   render();
-  say(status, "pending", "Sending your order…");
+  say(status, "pending", t("Sending your order…"));
   const result = await api("POST", `/api/seckill/${sale.id}`, {});
   if (result.status === 202 || result.status === 409) {
-    if (result.status === 409) say(status, "pending", "You already bought this one; checking your order…");
+    if (result.status === 409) say(status, "pending", t("You already bought this one; checking your order…"));
     return follow(result.data.seckill_id);
   }
   purchasing = result.status === 410;
@@ -104,12 +118,12 @@ async function follow(seckillId) {
   const result = await api("GET", `/api/seckill/result/${seckillId}`);
   if (result.status === 404) return showPurchase();  // its result expired: ask the order
   if (result.status !== 200) {
-    say(status, "pending", "Checking your order…");
+    say(status, "pending", t("Checking your order…"));
     return setTimeout(() => follow(seckillId), 2000);
   }
   const body = result.data;
   if (body.code === 102 || body.code === 103) {
-    say(status, "pending", body.code === 102 ? "You got one! In the queue for your order…" : "Writing your order…");
+    say(status, "pending", body.code === 102 ? t("You got one! In the queue for your order…") : t("Writing your order…"));
     return setTimeout(() => follow(seckillId), 2000);
   }
   if (body.code === 100) return showPurchase();
@@ -121,7 +135,7 @@ async function follow(seckillId) {
 async function showPurchase() {
   const result = await api("GET", `/api/seckill/activities/${sale.id}/purchase`);
   if (result.status !== 200) {
-    say(status, "pending", "Checking your order…");
+    say(status, "pending", t("Checking your order…"));
     return setTimeout(showPurchase, 2000);
   }
   const purchase = result.data.purchase;
@@ -130,15 +144,20 @@ async function showPurchase() {
   if (!purchase) return;
   const order = purchase.order;
   if (!order) return follow(purchase.seckill_id);
+  ordersLink.hidden = false;
   pay.hidden = order.status !== "pending_payment";
+  payBy = order.pay_by ? Date.parse(order.pay_by) : null;
   if (order.status === "pending_payment") {
-    say(status, "success", `Your order #${order.id} is placed. Pay to keep it.`);
+    say(status, "success", t("Your order #{id} is placed. Pay to keep it.", {id: order.id}));
     showPay(order.id);
   } else if (order.status === "paid") {
-    say(status, "success", `Paid. Order #${order.id} is yours.`);
+    payCountdown.textContent = "";
+    say(status, "success", t("Paid. Order #{id} is yours.", {id: order.id}));
   } else {
-    say(status, "error", `Order #${order.id} was cancelled: it was not paid in time.`);
+    payCountdown.textContent = "";
+    say(status, "error", t("Order #{id} was cancelled: it was not paid in time.", {id: order.id}));
   }
+  render();
 }
 
 function showPay(orderId) {

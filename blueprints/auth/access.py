@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import abort, session
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints.api import ApiError
@@ -18,9 +19,9 @@ def admin_api(view):
     @wraps(view)
     def wrapper(*args, **kwargs):
         if not current_user.is_authenticated:
-            raise ApiError(401, "not_logged_in", "Log in first.")
+            raise ApiError(401, "not_logged_in", _("Log in first."))
         if not current_user.is_admin:
-            raise ApiError(403, "forbidden", "Only administrators may do this.")
+            raise ApiError(403, "forbidden", _("Only administrators may do this."))
         return view(*args, **kwargs)
 
     wrapper.admin_only = True  # type: ignore[attr-defined]  # read by blueprints/openapi.py
@@ -35,7 +36,7 @@ def admin_page(view):
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
         if not current_user.is_admin:
-            abort(403, "This page is for administrators.")
+            abort(403, _("This page is for administrators."))
         return view(*args, **kwargs)
 
     return wrapper

@@ -13,7 +13,8 @@
 -- KEYS[8] this requester's sends to any target
 -- ARGV: now, digest, ttl, cooldown, per_window, window (s), budget (0: none), nonce,
 --       task_id, channel, target, sealed code, purpose, owner, owner ttl,
---       target_per_day, challenge_target, challenge_client, trusted, proven, holder
+--       target_per_day, challenge_target, challenge_client, trusted, proven, holder,
+--       locale (the language the mail or SMS speaks)
 local now = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[3])
 local cooldown = tonumber(ARGV[4])
@@ -69,7 +70,7 @@ redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'digest', ARGV[2], 'attempts', 0, 'expires_at', now + ttl)
 redis.call('EXPIRE', KEYS[1], ttl + 60)
 redis.call('XADD', KEYS[4], '*', 'task_id', ARGV[9], 'channel', ARGV[10], 'target', ARGV[11],
-           'sealed', ARGV[12], 'purpose', ARGV[13], 'holder', ARGV[21])
+           'sealed', ARGV[12], 'purpose', ARGV[13], 'holder', ARGV[21], 'locale', ARGV[22])
 if ARGV[14] ~= '' then
   redis.call('SET', KEYS[6], ARGV[14], 'EX', ARGV[15])
 end

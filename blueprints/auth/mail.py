@@ -5,6 +5,7 @@ from __future__ import annotations
 import smtplib
 
 from flask import current_app, render_template
+from flask_babel import ngettext
 from flask_mail import Message
 
 from blueprints.auth.errors import PermanentSendError, TransientSendError
@@ -28,7 +29,11 @@ def send_code_mail(target: str, code: str, purpose: str) -> None:
     minutes = current_app.config["CODE_TTL"] // 60
     context = {"code": code, "minutes": minutes, "purpose": purpose}
     message = Message(
-        subject=f"Your login code (valid for {minutes} minutes)",
+        subject=ngettext(
+            "Your Flash Shop code (valid for %(num)d minute)",
+            "Your Flash Shop code (valid for %(num)d minutes)",
+            minutes,
+        ),  # fmt: skip
         recipients=[target],
         body=render_template("mail/code.txt", **context),
         html=render_template("mail/code.html", **context),

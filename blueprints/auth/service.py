@@ -25,6 +25,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from blueprints.i18n import N_
 from blueprints.lua import script
 from blueprints.streams import Entry, StreamConsumer
 from exts import db, redis_client
@@ -49,6 +50,14 @@ class SendRefused(Exception):
         self.retry_after = retry_after
 
 
+# What is wrong with an address, in English; the API answers it translated.
+BAD_EMAIL = N_("Enter a valid e-mail address, such as name@example.com.")
+NON_ASCII_NAME = N_(
+    "Use only Latin letters, digits and . _ - before the @: many mail servers take nothing else."
+)
+BAD_PHONE = N_("Enter a valid mobile number, such as 138 0013 8000 or +86 138 0013 8000.")
+
+
 def normalize_email(raw: str) -> str:
     """The address as mail servers take it: a non-ASCII domain in its IDNA form
     (xn--), and a non-ASCII name refused, since many servers lack SMTPUTF8."""
@@ -56,7 +65,9 @@ def normalize_email(raw: str) -> str:
         address = validate_email(raw, check_deliverability=False, allow_smtputf8=False)
         return (address.ascii_email or address.normalized).lower()
     except EmailNotValidError as error:
-        raise InvalidTarget(str(error)) from None
+        if "before the @" in str(error):
+            raise InvalidTarget(NON_ASCII_NAME) from None
+        raise InvalidTarget(BAD_EMAIL) from None
 
 
 def normalize_phone(raw: str, default_region: str) -> str:
@@ -64,9 +75,9 @@ def normalize_phone(raw: str, default_region: str) -> str:
     try:
         number = phonenumbers.parse(raw, default_region)
     except phonenumbers.NumberParseException:
-        raise InvalidTarget("This is not a phone number.") from None
+        raise InvalidTarget(BAD_PHONE) from None
     if not phonenumbers.is_valid_number(number):
-        raise InvalidTarget("This phone number is not valid.")
+        raise InvalidTarget(BAD_PHONE)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -174,6 +185,7 @@ class CodeStore:
         requester: str = "",
         trusted: bool = False,
         proven: bool = False,
+        locale: str = "en",
     ) -> IssuedCode:
         """A new code for ``target``, replacing the one ``holder`` had, and its send queued.
 
@@ -181,7 +193,8 @@ class CodeStore:
         with it, so nobody else can replace, guess or burn it. ``requester``
         (an IP address, or a trusted device) is who the caps count against;
         ``trusted``: a device that logged in to ``target`` before; ``proven``:
-        the request carried a fresh proof of work.
+        the request carried a fresh proof of work; ``locale``: the language
+        the mail or SMS speaks.
 
         The send waits in the outbox (with the code sealed) until a dispatcher
         turns it into a send task with ``task_id``. ``owner(task_id)`` gives
@@ -230,6 +243,7 @@ class CodeStore:
                 int(trusted),
                 int(proven),
                 holder,
+                locale,
             ],
         )
         if verdict != "ok":

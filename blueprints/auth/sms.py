@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from flask import current_app
+from flask_babel import gettext
 
 from blueprints.auth.errors import PermanentSendError, SendError, TransientSendError
 
@@ -49,10 +50,12 @@ class ConsoleSms:
     def send_code(self, phone: str, code: str) -> None:
         app = current_app
         shown = code if (app.debug or app.testing) else "(withheld outside debug mode)"
-        print(f"[sms:console] to {phone}: your login code is {shown}", flush=True)
+        text = gettext("Your Flash Shop login code is %(code)s.", code=shown)
+        print(f"[sms:console] to {phone}: {text}", flush=True)
 
     def send_reminder(self, phone: str, title: str, opens: str) -> None:
-        print(f"[sms:console] to {phone}: “{title}” opens at {opens}", flush=True)
+        text = gettext("“%(title)s” opens at %(time)s.", title=title, time=opens)
+        print(f"[sms:console] to {phone}: {text}", flush=True)
 
 
 class TencentSms:

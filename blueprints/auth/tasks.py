@@ -14,10 +14,12 @@ from collections.abc import Callable
 
 from celery import Task, shared_task
 from flask import current_app
+from flask_babel import force_locale
 
 from blueprints.auth import mail, sms
 from blueprints.auth.errors import PermanentSendError, TransientSendError
 from blueprints.auth.service import code_store, mask, unseal
+from blueprints.i18n import DEFAULT_LANGUAGE
 from blueprints.ops import metrics
 from blueprints.ops.redaction import SECRET
 
@@ -61,8 +63,8 @@ def _stale(target: str, code: str, purpose: str, holder: str) -> dict | None:
 
 
 def _send(task: Task, channel: str, target: str, sealed_code: str, purpose: str,
-          holder: str, deliver: Callable[[str, str], dict]) -> dict:  # fmt: skip
-    """Send the code through ``deliver(target, code)``, counting the outcome."""
+          holder: str, locale: str, deliver: Callable[[str, str], dict]) -> dict:  # fmt: skip
+    """Send the code through ``deliver(target, code)`` in ``locale``, counting the outcome."""
 
     def outcome(name: str) -> None:
         metrics.count("shop_code_sends_total", channel=channel, outcome=name)
@@ -72,7 +74,8 @@ def _send(task: Task, channel: str, target: str, sealed_code: str, purpose: str,
         if skipped := _stale(target, code, purpose, holder):
             outcome("skipped")
             return {"channel": channel, **skipped}
-        sent = deliver(target, code)
+        with force_locale(locale or DEFAULT_LANGUAGE):
+            sent = deliver(target, code)
     except TransientSendError as error:
         outcome("failed" if task.request.retries >= task.max_retries else "retried")
         _retry_later(task, error)
@@ -84,24 +87,28 @@ def _send(task: Task, channel: str, target: str, sealed_code: str, purpose: str,
 
 
 @shared_task(name="auth.send_code_email", **SEND_OPTIONS)
-def send_code_email(self, target: str, sealed_code: str, purpose: str, holder: str = "") -> dict:
+def send_code_email(
+    self, target: str, sealed_code: str, purpose: str, holder: str = "", locale: str = ""
+) -> dict:
     """Mail a verification code; retried with backoff on transient SMTP errors."""
 
     def deliver(to: str, code: str) -> dict:
         mail.send_code_mail(to, code, purpose)
         return {}
 
-    return _send(self, "email", target, sealed_code, purpose, holder, deliver)
+    return _send(self, "email", target, sealed_code, purpose, holder, locale, deliver)
 
 
 @shared_task(name="auth.send_code_sms", **SEND_OPTIONS)
-def send_code_sms(self, target: str, sealed_code: str, purpose: str, holder: str = "") -> dict:
+def send_code_sms(
+    self, target: str, sealed_code: str, purpose: str, holder: str = "", locale: str = ""
+) -> dict:
     """Text a verification code, failing over between providers, then retrying."""
 
     def deliver(to: str, code: str) -> dict:
         return {"provider": sms.send_code_sms(to, code)}
 
-    return _send(self, "sms", target, sealed_code, purpose, holder, deliver)
+    return _send(self, "sms", target, sealed_code, purpose, holder, locale, deliver)
 
 
 SEND_TASKS = {"email": send_code_email, "sms": send_code_sms}
@@ -124,7 +131,13 @@ def dispatch_code_sends() -> int:
 
     def publish(send: dict) -> None:
         SEND_TASKS[send["channel"]].apply_async(
-            (send["target"], send["sealed"], send["purpose"], send.get("holder", "")),
+            (
+                send["target"],
+                send["sealed"],
+                send["purpose"],
+                send.get("holder", ""),
+                send.get("locale", ""),
+            ),  # fmt: skip
             task_id=send["task_id"],
         )
 

@@ -10,6 +10,8 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user, login_user, logout_user
 
 from blueprints.api import ApiError, is_site_path, json_body, string_field
@@ -26,6 +28,7 @@ from blueprints.auth.service import (
     login_user_for,
     normalize_target,
 )
+from blueprints.i18n import language
 from blueprints.jobs import browser_id, task_owner
 from blueprints.queueing import queue_or_log
 from exts import db, limiter, login_manager
@@ -34,19 +37,21 @@ from models import User
 bp = Blueprint("auth", __name__)
 
 REFUSALS = {
-    "cooldown": (429, "Please wait before asking for another code."),
-    "too_many_codes": (
-        429,
-        "Too many codes were asked for this address from your network lately; wait a few"
-        " minutes (the page counts down), or log in on a device you used before.",
-    ),
-    "target_limit": (
-        429,
-        "This address was sent too many codes today. Log in on a device you used"
-        " before, or try again later.",
-    ),
-    "budget_exhausted": (503, "Text messages are paused for now; please use e-mail."),
-}
+    "cooldown": (429, lazy_gettext(
+        "A code is on its way. Wait for it, or ask again when the button counts down to zero."
+    )),
+    "too_many_codes": (429, lazy_gettext(
+        "Too many codes were asked for this address lately. Wait a few minutes (the button"
+        " counts down), or log in on a device you used before."
+    )),
+    "target_limit": (429, lazy_gettext(
+        "This address got too many codes today. Log in on a device you used before,"
+        " or try again tomorrow."
+    )),
+    "budget_exhausted": (503, lazy_gettext(
+        "We can't send text messages right now. Log in with your e-mail address instead."
+    )),
+}  # fmt: skip
 
 
 @login_manager.user_loader
@@ -60,8 +65,7 @@ def _target(raw: str, channel) -> str:
     try:
         return normalize_target(channel, raw, current_app.config["PHONE_DEFAULT_REGION"])
     except InvalidTarget as error:
-        noun = "e-mail address" if channel == "email" else "phone number"
-        raise ApiError(400, "invalid_target", f"Enter a valid {noun}: {error}") from None
+        raise ApiError(400, "invalid_target", _(str(error))) from None
 
 
 def _could_send(response) -> bool:
@@ -140,10 +144,11 @@ def request_code():
             requester=f"device:{device}" if device else f"ip:{request.remote_addr}",
             trusted=device is not None,
             proven=challenge.is_solved(body.get("proof")),
+            locale=language(),
         )
     except SendRefused as refused:
         if refused.reason == "challenge":
-            message = "Many codes were asked for lately: solve the challenge and ask again."
+            message = _("Many codes were asked for lately: solve the challenge and ask again.")
             error = {"code": "challenge_required", "message": message}
             return jsonify(error=error, challenge=challenge.new_challenge()), 428
         status, message = REFUSALS[refused.reason]
@@ -185,15 +190,11 @@ def login():
         or len(code) != CODE_LENGTH
         or not (code.isascii() and code.isdigit())
     ):
-        raise ApiError(400, "invalid_code_format", f"The code is {CODE_LENGTH} digits.")
+        message = _("Enter the %(length)d-digit code from the message.", length=CODE_LENGTH)
+        raise ApiError(400, "invalid_code_format", message)
     target = _target(raw_target, channel_of(raw_target))
     if not code_store().check(target, "login", code, holder=browser_id()):
-        raise ApiError(
-            400,
-            "invalid_code",
-            "This code is wrong, expired or used, or was asked for in another browser."
-            " Check it or ask for a new one.",
-        )
+        raise ApiError(400, "invalid_code", _("This code didn't work. Ask for a new one."))
     user = login_user_for(target)
     browser = browser_id()
     session.clear()  # a fresh session: nothing from before the login carries over...

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from blueprints.api import ApiError, is_site_path, string_field
+from blueprints.api import ApiError, string_field, url_field
 from blueprints.caching import InterfaceCache, invalidate_after_commit
 from blueprints.ops.audit import audit
 from exts import db
@@ -42,9 +41,9 @@ def clean(body: dict[str, Any], partial: bool) -> dict[str, Any]:
     if not partial or "title" in body:
         values["title"] = string_field(body, "title", max_length=100)
     if not partial or "image_url" in body:
-        values["image_url"] = _url(body, "image_url", required=True)
+        values["image_url"] = url_field(body, "image_url", required=True)
     if "link_url" in body:
-        values["link_url"] = _url(body, "link_url", required=False)
+        values["link_url"] = url_field(body, "link_url", required=False)
     if "position" in body:
         position = body["position"]
         if isinstance(position, bool) or not isinstance(position, int):
@@ -57,23 +56,6 @@ def clean(body: dict[str, Any], partial: bool) -> dict[str, Any]:
             raise ApiError(400, "invalid_field", "'is_show' must be true or false.")
         values["is_show"] = body["is_show"]
     return values
-
-
-def _url(body: dict[str, Any], name: str, required: bool) -> str | None:
-    if not required and body.get(name) in (None, ""):
-        return None
-    value = string_field(body, name, max_length=500)
-    if any(char.isspace() or ord(char) < 32 for char in value):
-        raise ApiError(400, "invalid_url", f"'{name}' must not contain spaces.")
-    if value.startswith("/") and not value.startswith("//"):
-        if not is_site_path(value):
-            raise ApiError(400, "invalid_url", f"'{name}' must not contain backslashes.")
-        return value  # a path on this site, such as /static/banners/sale.svg
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        message = f"'{name}' must start with http:// or https:// (or / for this site)."
-        raise ApiError(400, "invalid_url", message)
-    return value
 
 
 def live_banners() -> list[Banner]:

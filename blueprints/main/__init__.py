@@ -1,11 +1,13 @@
 """Pages that belong to no single feature, and operator commands."""
 
 from datetime import timedelta
+from typing import Any
 
 import click
-from flask import Blueprint, render_template
+from flask import Blueprint, redirect, render_template, url_for
 from sqlalchemy import select
 
+from blueprints.seckill.pages import sale_cards
 from exts import db
 from models import Banner, SeckillActivity, User
 from models.types import utcnow
@@ -19,16 +21,35 @@ DEMO_BANNERS = [
     ("Free delivery this week", "/static/banners/free-delivery.svg", None),
 ]
 
+DEMO_SALES: list[dict[str, Any]] = [
+    {"title": "Keyboard flash sale", "product": "Mechanical keyboard, 87 keys",
+     "description": "Hot-swappable switches, white backlight, USB-C.",
+     "image_url": "/static/products/keyboard.svg", "price_cents": 9900,
+     "regular_price_cents": 12900, "stock": 100, "opens_in_minutes": 3},
+    {"title": "Headphones at half price", "product": "Noise-cancelling headphones",
+     "description": "30 hours of battery, folds flat into its case.",
+     "image_url": "/static/products/headphones.svg", "price_cents": 29900,
+     "regular_price_cents": 59900, "stock": 50, "opens_in_minutes": -10},
+    {"title": "Smart watch", "product": "Smart watch with heart-rate sensor",
+     "description": "Water-resistant to 50 m; a week on one charge.",
+     "image_url": "/static/products/watch.svg", "price_cents": 49900,
+     "regular_price_cents": None, "stock": 30, "opens_in_minutes": 120},
+    {"title": "Running shoes", "product": "Lightweight running shoes",
+     "description": "Breathable mesh, cushioned sole.",
+     "image_url": "/static/products/sneakers.svg", "price_cents": 19900,
+     "regular_price_cents": 39900, "stock": 20, "opens_in_minutes": 24 * 60},
+]  # fmt: skip
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """For clients that ask without reading the page's icon link."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)
+
 
 @bp.get("/")
 def home():
-    sales = db.session.scalars(
-        select(SeckillActivity)
-        .where(SeckillActivity.ends_at > utcnow(), SeckillActivity.status == "active")
-        .order_by(SeckillActivity.starts_at)
-        .limit(5)
-    )
-    return render_template("home.html", sales=list(sales))
+    return render_template("home.html", sales=sale_cards(limit=6), server_time=utcnow())
 
 
 @bp.get("/healthz")
@@ -51,14 +72,17 @@ def seed() -> None:
                                   position=position))  # fmt: skip
         db.session.commit()
         click.echo(f"Created {len(DEMO_BANNERS)} demo banners.")
-    # A sale that opens a few minutes from now, unless one is still to come.
+    # Sales in each state, unless one is still to come.
     now = utcnow()
     if db.session.scalar(select(SeckillActivity.id).where(SeckillActivity.ends_at > now)) is None:
-        starts_at = now + timedelta(minutes=3)
-        db.session.add(SeckillActivity(
-            title="Demo flash sale", product="Mechanical keyboard, 87 keys", price_cents=9900,
-            total_stock=100, starts_at=starts_at, ends_at=starts_at + timedelta(hours=1),
-        ))  # fmt: skip
+        for sale in DEMO_SALES:
+            starts_at = now + timedelta(minutes=sale["opens_in_minutes"])
+            db.session.add(SeckillActivity(
+                title=sale["title"], product=sale["product"], description=sale["description"],
+                image_url=sale["image_url"], price_cents=sale["price_cents"],
+                regular_price_cents=sale["regular_price_cents"], total_stock=sale["stock"],
+                starts_at=starts_at, ends_at=starts_at + timedelta(hours=1),
+            ))  # fmt: skip
         db.session.commit()
-        click.echo("Created a demo sale that opens in 3 minutes.")
+        click.echo(f"Created {len(DEMO_SALES)} demo sales; the first opens in 3 minutes.")
     click.echo("Demo data is loaded.")

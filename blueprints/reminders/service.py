@@ -10,10 +10,11 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import redis as redis_lib
 from flask import current_app, render_template
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_mail import Message
 from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from blueprints.api import ApiError
 from blueprints.auth.errors import TransientSendError
 from blueprints.auth.mail import classify_smtp_error
+from blueprints.i18n import shop_time
 from exts import db, mail, redis_client
 from models import ReminderRun, SaleReminder, SeckillActivity, User
 from models.reminder import OUTCOMES
@@ -35,9 +37,13 @@ def progress_key(run_id: int) -> str:
 def upcoming_sale(activity_id: int) -> SeckillActivity:
     sale = db.session.get(SeckillActivity, activity_id)
     if sale is None:
-        raise ApiError(404, "not_found", "No such sale.")
+        raise ApiError(404, "not_found", _("This sale does not exist."))
     if sale.status != "active" or sale.starts_at <= utcnow():
-        raise ApiError(409, "not_upcoming", "Reminders are for sales that have not opened yet.")
+        raise ApiError(
+            409,
+            "not_upcoming",
+            _("This sale has opened already: no reminder is needed."),
+        )
     return sale
 
 
@@ -190,9 +196,8 @@ def unsettled(run: ReminderRun, ids: list[int]) -> list[tuple[int, User]]:
 
 
 def opening_text(sale: SeckillActivity) -> str:
-    """When the sale opens, as shoppers read it (in TIMEZONE)."""
-    zone = ZoneInfo(current_app.config["TIMEZONE"])
-    return sale.starts_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    """When the sale opens, as shoppers read it: in TIMEZONE, named."""
+    return shop_time(sale.starts_at)
 
 
 PLACEHOLDER = "recipient@reminder.invalid"
@@ -214,14 +219,17 @@ class _Copy(Message):
 def reminder_mail(sale: SeckillActivity) -> Callable[[str], Message]:
     """The sale's reminder for an address: rendered and serialized once (nothing
     in it is the recipient's), addressed per recipient."""
+    minutes = max(1, round((sale.starts_at - utcnow()).total_seconds() / 60))
     context = {
         "sale": sale,
         "opens": opening_text(sale),
-        "zone": current_app.config["TIMEZONE"],
         "sale_url": f"{current_app.config['PUBLIC_URL']}/seckill/{sale.id}",
-        "minutes": max(1, round((sale.starts_at - utcnow()).total_seconds() / 60)),
+        "minutes": minutes,
     }
-    subject = f"“{sale.title}” opens in {context['minutes']} minutes"
+    subject = ngettext(
+        "“%(title)s” opens in %(num)d minute", "“%(title)s” opens in %(num)d minutes",
+        minutes, title=sale.title,
+    )  # fmt: skip
     body = render_template("mail/reminder.txt", **context)
     html = render_template("mail/reminder.html", **context)
     date = time.time()

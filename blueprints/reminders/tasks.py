@@ -31,6 +31,7 @@ from functools import cache, partial
 
 from celery import chord, group, shared_task
 from flask import Flask, current_app
+from flask_babel import force_locale
 from flask_mail import Message
 from limits import parse
 from limits.storage import storage_from_string
@@ -38,6 +39,7 @@ from limits.strategies import MovingWindowRateLimiter
 
 from blueprints.auth import sms
 from blueprints.auth.errors import PermanentSendError, TransientSendError
+from blueprints.i18n import DEFAULT_LANGUAGE
 from blueprints.reminders import service
 from exts import db
 from models import ReminderRun, SeckillActivity
@@ -110,12 +112,13 @@ def send_batch(self, run_id: int, reminder_ids: list[int]) -> dict:
     counts = Counter(sent=0, failed=0, skipped=0)
     # Plain values: each commit below expires the ORM objects, and the lanes
     # run in threads, which must not touch the session.
-    pending = [(id_, user.email, user.phone) for id_, user in service.unsettled(run, reminder_ids)]
+    pending = [(id_, user.email, user.phone, user.locale or DEFAULT_LANGUAGE)
+               for id_, user in service.unsettled(run, reminder_ids)]  # fmt: skip
     if reason := service.stale_reason(run):
         counts.update(service.settle(run, [(id_, "skipped", reason) for id_, *_ in pending]))
         return dict(counts)
     sale = db.session.get_one(SeckillActivity, run.activity_id)  # not stale: it exists
-    message = Reminder(service.reminder_mail(sale), sale.title, service.opening_text(sale))
+    message = Reminder.of(sale, {locale for *_, locale in pending})
     lanes = [service.MailBatch() for _ in range(current_app.config["REMINDER_SMTP_CONNECTIONS"])]
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
@@ -124,7 +127,9 @@ def send_batch(self, run_id: int, reminder_ids: list[int]) -> dict:
                 stack.enter_context(lane)
             for start in range(0, len(pending), CHUNK):
                 chunk = pending[start : start + CHUNK]
-                for channel, count in Counter(_channel(*to) for _, *to in chunk).items():
+                for channel, count in Counter(
+                    _channel(email, phone) for _, email, phone, _ in chunk
+                ).items():
                     if channel:
                         _wait_for_slots(channel, count)
                 parts = [chunk[n :: len(lanes)] for n in range(len(lanes))]
@@ -143,11 +148,22 @@ def send_batch(self, run_id: int, reminder_ids: list[int]) -> dict:
 
 @dataclass(frozen=True)
 class Reminder:
-    """What a reminder says: the mail for an address, and the SMS template's values."""
+    """What a reminder says in each language its users speak: the mail for an
+    address, and the SMS template's values. Made before the lanes start: their
+    threads must not touch the session."""
 
-    mail: Callable[[str], Message]
+    mails: dict[str, Callable[[str], Message]]
     title: str
-    opens: str
+    opens: dict[str, str]
+
+    @classmethod
+    def of(cls, sale: SeckillActivity, locales: set[str]) -> Reminder:
+        mails, opens = {}, {}
+        for locale in locales:
+            with force_locale(locale):
+                mails[locale] = service.reminder_mail(sale)
+                opens[locale] = service.opening_text(sale)
+        return cls(mails, sale.title, opens)
 
 
 def _channel(email: str | None, phone: str | None) -> str | None:
@@ -155,7 +171,7 @@ def _channel(email: str | None, phone: str | None) -> str | None:
 
 
 Outcome = tuple[int, str, str | None]  # reminder id, outcome, detail
-Recipient = tuple[int, str | None, str | None]  # reminder id, e-mail, phone
+Recipient = tuple[int, str | None, str | None, str]  # reminder id, e-mail, phone, language
 
 
 def _send_lane(
@@ -166,9 +182,9 @@ def _send_lane(
     the mail server's round trips, as a mail relay's concurrency does."""
     outcomes: list[Outcome] = []
     with app.app_context():
-        for reminder_id, email, phone in part:
+        for reminder_id, email, phone, locale in part:
             try:
-                outcomes.append((reminder_id, *_remind(lane, message, email, phone)))
+                outcomes.append((reminder_id, *_remind(lane, message, email, phone, locale)))
             except PermanentSendError as error:
                 outcomes.append((reminder_id, "failed", str(error)))
             except TransientSendError as error:
@@ -177,15 +193,16 @@ def _send_lane(
 
 
 def _remind(
-    lane: service.MailBatch, message: Reminder, email: str | None, phone: str | None
+    lane: service.MailBatch, message: Reminder, email: str | None, phone: str | None, locale: str
 ) -> tuple[str, str]:
     """Mail the user, or text them if they have no address; (outcome, detail).
     The channel's rate was waited for already."""
     if email:
-        lane.send(message.mail(email))
+        lane.send(message.mails[locale](email))
         return "sent", "e-mail"
     if phone:
-        provider = sms.send_reminder_sms(phone, message.title, message.opens)
+        with force_locale(locale):  # the console provider's text
+            provider = sms.send_reminder_sms(phone, message.title, message.opens[locale])
         return "sent", f"SMS by {provider}"
     return "skipped", "no e-mail address or phone number"
 

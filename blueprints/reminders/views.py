@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, jsonify
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints.api import ApiError
@@ -13,7 +14,7 @@ bp = Blueprint("reminders", __name__)
 
 def _user_id() -> int:
     if not current_user.is_authenticated:
-        raise ApiError(401, "not_logged_in", "Log in to be reminded.")
+        raise ApiError(401, "not_logged_in", _("Log in to be reminded."))
     return current_user.id
 
 

@@ -16,10 +16,11 @@ The life of a purchase:
 
 Modules: ``keys`` (every Redis key), ``stock`` (sales in Redis), ``gate``,
 ``orders``, ``payment``, ``drift``; ``tasks`` queues and runs the work they
-hand back; ``admin`` and ``views`` are the HTTP side.
+hand back; ``catalogue`` is the sales as shoppers see them; ``admin``, ``views``
+(the API) and ``pages`` are the HTTP side.
 """
 
-from blueprints.seckill import tasks  # noqa: F401  (registers the tasks)
+from blueprints.seckill import pages, tasks  # noqa: F401  (registers the pages and tasks)
 from blueprints.seckill.views import bp
 
 __all__ = ["bp"]

@@ -8,7 +8,7 @@ from typing import Any
 import redis as redis_lib
 from sqlalchemy import func, select
 
-from blueprints.api import ApiError, moment_field, string_field
+from blueprints.api import ApiError, moment_field, string_field, url_field
 from blueprints.ops.audit import audit
 from blueprints.reminders import service as reminders
 from blueprints.seckill import stock
@@ -18,7 +18,8 @@ from models.types import utcnow
 
 log = logging.getLogger(__name__)
 
-FIELDS = ("title", "product", "price_cents", "total_stock", "starts_at", "ends_at")
+FIELDS = ("title", "product", "description", "image_url", "price_cents", "regular_price_cents",
+          "total_stock", "starts_at", "ends_at")  # fmt: skip
 MAX_STOCK = 1_000_000
 MAX_PRICE_CENTS = 100_000_000
 
@@ -32,9 +33,24 @@ def clean(body: dict[str, Any], sale: SeckillActivity | None) -> dict[str, Any]:
     for name, length in (("title", 100), ("product", 200)):
         if sale is None or name in body:
             values[name] = string_field(body, name, max_length=length)
+    if "description" in body:
+        values["description"] = _optional_text(body, "description", 500)
+    if "image_url" in body:
+        values["image_url"] = url_field(body, "image_url", required=False)
     for name, top in (("price_cents", MAX_PRICE_CENTS), ("total_stock", MAX_STOCK)):
         if sale is None or name in body:
             values[name] = _whole_number(body, name, 1, top)
+    if body.get("regular_price_cents") is not None:
+        values["regular_price_cents"] = _whole_number(
+            body, "regular_price_cents", 1, MAX_PRICE_CENTS
+        )
+    elif "regular_price_cents" in body:
+        values["regular_price_cents"] = None
+    price = values.get("price_cents", sale and sale.price_cents)
+    regular = values.get("regular_price_cents", sale and sale.regular_price_cents)
+    if regular is not None and price is not None and regular <= price:
+        message = "The regular price must be higher than the sale price (or left empty)."
+        raise ApiError(400, "invalid_regular_price", message)
     for name in ("starts_at", "ends_at"):
         if sale is None or name in body:
             values[name] = moment_field(body, name)
@@ -48,6 +64,12 @@ def clean(body: dict[str, Any], sale: SeckillActivity | None) -> dict[str, Any]:
         if "starts_at" in values and values["starts_at"] != sale.starts_at:
             raise ApiError(400, "already_open", "The sale has opened: its start cannot move.")
     return values
+
+
+def _optional_text(body: dict[str, Any], name: str, length: int) -> str:
+    if body.get(name) in (None, ""):
+        return ""
+    return string_field(body, name, max_length=length)
 
 
 def _whole_number(body: dict[str, Any], name: str, low: int, high: int) -> int:

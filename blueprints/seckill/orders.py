@@ -8,9 +8,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from flask import current_app
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
+from blueprints.i18n import N_
 from blueprints.seckill.keys import DRAIN_KICKED, GROUP, STREAM, buyers_key, result_key
 from blueprints.seckill.payment import PAYMENT_TIMED_OUT
 from blueprints.seckill.stock import return_unit
@@ -23,12 +25,13 @@ log = logging.getLogger(__name__)
 
 
 RESULT_CODES = {
-    "success": (100, "Your order is placed."),
-    "failed": (101, "This purchase did not go through."),
-    "queued": (102, "You are in the queue."),
-    "processing": (103, "Your order is being written."),
-    "error": (104, "Something went wrong on our side; we are on it."),
+    "success": (100, lazy_gettext("Your order is placed.")),
+    "failed": (101, lazy_gettext("This purchase did not go through.")),
+    "queued": (102, lazy_gettext("You are in the queue.")),
+    "processing": (103, lazy_gettext("Your order is being written.")),
+    "error": (104, lazy_gettext("Something went wrong on our side. We are on it: try again soon.")),
 }
+ALREADY_BOUGHT = N_("You already bought one.")
 
 
 def result_for(seckill_id: str, user_id: int) -> dict | None:
@@ -40,7 +43,8 @@ def result_for(seckill_id: str, user_id: int) -> dict | None:
         if result.get("user") != str(user_id):
             return None
         code, message = RESULT_CODES[result["state"]]
-        body = {"code": code, "message": result.get("message") or message}
+        stored = result.get("message")  # a failure's reason, in English
+        body = {"code": code, "message": gettext(stored) if stored else str(message)}
         if result.get("order_id"):
             body["order_id"] = int(result["order_id"])
         return body
@@ -49,8 +53,8 @@ def result_for(seckill_id: str, user_id: int) -> dict | None:
     if order is None or order.user_id != user_id:
         return None
     if order.status == "cancelled":
-        return {"code": 101, "message": PAYMENT_TIMED_OUT, "order_id": order.id}
-    return {"code": 100, "message": RESULT_CODES["success"][1], "order_id": order.id}
+        return {"code": 101, "message": gettext(PAYMENT_TIMED_OUT), "order_id": order.id}
+    return {"code": 100, "message": str(RESULT_CODES["success"][1]), "order_id": order.id}
 
 
 def purchase_of(activity_id: int, user_id: int) -> dict | None:
@@ -136,8 +140,7 @@ def write_orders(entries: list[Entry]) -> list[int]:
                 if fields["seckill_id"] in broken:
                     pipe.hset(key, "state", "error")
                 else:  # the buyer already has an order for this sale (Redis lost its buyers)
-                    message = "You already bought one."
-                    pipe.hset(key, mapping={"state": "failed", "message": message})
+                    pipe.hset(key, mapping={"state": "failed", "message": ALREADY_BOUGHT})
                 return_unit(pipe, int(fields["activity"]), fields["seckill_id"])
             pipe.expire(key, ttl)
         pipe.execute()

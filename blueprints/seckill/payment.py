@@ -8,13 +8,14 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import CursorResult, select, update
 
+from blueprints.i18n import N_
 from blueprints.seckill.keys import result_key
 from blueprints.seckill.stock import allow_sales_again, return_unit
 from exts import db, redis_client
 from models import SeckillOrder
 from models.types import utcnow
 
-PAYMENT_TIMED_OUT = "The order was not paid in time and was cancelled."
+PAYMENT_TIMED_OUT = N_("The order was not paid in time and was cancelled.")
 
 
 class PaymentRefused(Exception):

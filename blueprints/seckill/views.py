@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 import click
 from celery.utils import uuid
 from flask import Blueprint, Response, abort, jsonify, render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from sqlalchemy import select
 
 from blueprints.api import ApiError, json_body
@@ -16,13 +16,13 @@ from blueprints.jobs import task_owner
 from blueprints.ops import metrics
 from blueprints.ops.audit import audit
 from blueprints.queueing import queue_or_log
-from blueprints.seckill import admin, export, gate, orders, payment, stock, tasks
-from exts import cache, db, redis_client
+from blueprints.seckill import admin, catalogue, export, gate, orders, payment, stock, tasks
+from exts import db, redis_client
 from models import SeckillActivity, SeckillOrder
 from models.types import utcnow
 
 bp = Blueprint("seckill", __name__, cli_group="seckill")
-SALE_SNAPSHOT_SECONDS = 1
+NOT_OPEN_YET = lazy_gettext("The sale has not opened yet: wait for the countdown.")
 
 
 @bp.cli.command("preload")
@@ -30,73 +30,6 @@ def preload_command() -> None:
     """Load today's sales into Redis now (what beat does at midnight)."""
     loaded = stock.preload_today()
     click.echo(f"Loaded {len(loaded)} sale(s) running today: {loaded}")
-
-
-# Every open sale page polls these every 2 s: they are served from a snapshot
-# (Flask-Caching, SALE_SNAPSHOT_SECONDS old at most) so a rush of pages costs
-# each process one database and Redis read a second. The state and the server
-# time are computed per request: countdowns stay exact.
-
-
-def _snapshot(key: str, load: Callable[[], Any]) -> Any:
-    # cache.get/set rather than @cache.memoize, whose key (built with
-    # inspect.signature on every call) cost more than the rest of the request.
-    # The entry carries its own deadline: the backends round expiry to whole
-    # seconds, so an entry could otherwise live a tenth of a second.
-    now = time.time()
-    entry = cache.get(key)
-    kind = "hit"
-    if entry is None or entry[0] <= now:
-        entry = (now + SALE_SNAPSHOT_SECONDS, load())
-        cache.set(key, entry, timeout=SALE_SNAPSHOT_SECONDS + 1)
-        kind = "miss"
-    metrics.count("shop_cache_answers_total", cache="sale_snapshot", kind=kind)
-    return entry[1]
-
-
-def _sale_snapshot(activity_id: int) -> dict | None:
-    def load() -> dict | None:
-        sale = db.session.get(SeckillActivity, activity_id)
-        if sale is None:
-            return None
-        return {**sale.to_json(), "stock_left": stock.live_stock([sale.id])[sale.id]}
-
-    return _snapshot(f"seckill:sale:{activity_id}", load)
-
-
-def _sales_snapshot(day_start: datetime) -> list[dict]:
-    """Sales that end after ``day_start``: today's and upcoming ones, the first 50."""
-    return _snapshot(f"seckill:sales:{day_start.isoformat()}", lambda: _load_sales(day_start))
-
-
-def _load_sales(day_start: datetime) -> list[dict]:
-    query = (
-        select(SeckillActivity)
-        .where(SeckillActivity.ends_at > day_start)
-        .order_by(SeckillActivity.starts_at)
-        .limit(50)
-    )
-    sales = list(db.session.scalars(query))
-    left = stock.live_stock(sale.id for sale in sales)
-    return [{**sale.to_json(), "stock_left": left[sale.id]} for sale in sales]
-
-
-def _public(snapshot: dict, now: datetime) -> dict:
-    """A sale as pages see it: its state now, and its stock (all of it before it opens)."""
-    starts_at = datetime.fromisoformat(snapshot["starts_at"])
-    ends_at = datetime.fromisoformat(snapshot["ends_at"])
-    left = snapshot["stock_left"]
-    if left is None and now < starts_at:
-        left = snapshot["total_stock"]
-    if snapshot["status"] == "closed":
-        state = "closed"
-    elif now < starts_at:
-        state = "upcoming"
-    elif now >= ends_at:
-        state = "ended"
-    else:
-        state = "sold_out" if left == 0 else "open"
-    return {**snapshot, "stock_left": left, "state": state}
 
 
 @bp.get("/api/seckill/activities")
@@ -119,7 +52,7 @@ def activities():
     """
     now = utcnow()
     start, _ = stock.local_day(now)
-    sales = [_public(snapshot, now) for snapshot in _sales_snapshot(start)]
+    sales = [catalogue.public(snapshot, now) for snapshot in catalogue.sales_snapshot(start)]
     return jsonify(activities=sales, server_time=now.isoformat())
 
 
@@ -143,10 +76,10 @@ def activity(activity_id: int):
         404: NotFound
     """
     now = utcnow()
-    snapshot = _sale_snapshot(activity_id)
+    snapshot = catalogue.sale_snapshot(activity_id)
     if snapshot is None:
-        raise ApiError(404, "not_found", "No such sale.")
-    return jsonify(activity=_public(snapshot, now), server_time=now.isoformat())
+        raise ApiError(404, "not_found", _("This sale does not exist."))
+    return jsonify(activity=catalogue.public(snapshot, now), server_time=now.isoformat())
 
 
 @bp.get("/api/seckill/activities/<id:activity_id>/purchase")
@@ -177,7 +110,7 @@ def my_purchase(activity_id: int):
     """
     user_id = session_user_id()
     if user_id is None:
-        raise ApiError(401, "not_logged_in", "Log in first.")
+        raise ApiError(401, "not_logged_in", _("Log in first."))
     admin.get(activity_id)
     return jsonify(purchase=orders.purchase_of(activity_id, user_id))
 
@@ -219,44 +152,45 @@ def buy(activity_id: int):
     json_body()  # JSON only: no other site can post it without a CORS preflight
     identity = session_identity()  # checked live by the gate itself
     if identity is None:
-        raise ApiError(401, "not_logged_in", "Log in to buy.")
+        raise ApiError(401, "not_logged_in", _("Log in to buy."))
     if stock.known_sold_out(activity_id):
         metrics.count("shop_seckill_reservations_total", outcome="sold_out")
-        raise ApiError(410, "sold_out", "Sold out.")
+        raise ApiError(410, "sold_out", _("Sold out. Other sales are on the home page."))
     verdict = gate.reserve(activity_id, *identity)
     if verdict.outcome == "not_loaded":
         verdict = _load_and_retry(activity_id, *identity)
     metrics.count("shop_seckill_reservations_total", outcome=verdict.outcome)
     if verdict.outcome == "logged_out":
-        raise ApiError(401, "not_logged_in", "Log in to buy.")
+        raise ApiError(401, "not_logged_in", _("Log in to buy."))
     if verdict.outcome == "ok":
         if verdict.kick:
             tasks.ask_for_drain()
         return jsonify(seckill_id=verdict.seckill_id), 202
     if verdict.outcome == "duplicate":
-        error = {"code": "already_bought", "message": "You already bought this one."}
+        error = {"code": "already_bought", "message": _("You already bought this one.")}
         return jsonify(error=error, seckill_id=verdict.seckill_id), 409
     if verdict.outcome == "sold_out":
-        raise ApiError(410, "sold_out", "Sold out.")
+        raise ApiError(410, "sold_out", _("Sold out. Other sales are on the home page."))
     if verdict.outcome == "not_started":
         wait = max(1, int((verdict.starts_at or 0) - time.time()))
-        raise ApiError(403, "not_open_yet", f"The sale opens in {wait} s.", retry_after=wait)
+        raise ApiError(403, "not_open_yet", NOT_OPEN_YET, retry_after=wait)
     if verdict.outcome == "busy":
-        raise ApiError(503, "busy", "Too many orders are waiting; try again.", retry_after=1)
-    raise ApiError(403, "closed", "This sale is over.")
+        raise ApiError(503, "busy", _("Too many orders at once. Press Buy again in a second."),
+                       retry_after=1)  # fmt: skip
+    raise ApiError(403, "closed", _("This sale is over."))
 
 
 def _load_and_retry(activity_id: int, user_id: int, session_id: str) -> gate.Verdict:
     """A sale Redis does not know: unknown, not today, or its preload has not run yet."""
     sale = db.session.get(SeckillActivity, activity_id)
     if sale is None:
-        raise ApiError(404, "not_found", "No such sale.")
+        raise ApiError(404, "not_found", _("This sale does not exist."))
     if not stock.runs_today(sale):
         now = utcnow()
         if sale.status == "active" and now < sale.starts_at:
             wait = int((sale.starts_at - now).total_seconds()) + 1
-            raise ApiError(403, "not_open_yet", "This sale has not opened yet.", retry_after=wait)
-        raise ApiError(403, "closed", "This sale is over.")
+            raise ApiError(403, "not_open_yet", NOT_OPEN_YET, retry_after=wait)
+        raise ApiError(403, "closed", _("This sale is over."))
     stock.preload(sale)
     return gate.reserve(activity_id, user_id, session_id)
 
@@ -285,10 +219,10 @@ def result(seckill_id: str):
     """
     user_id = session_user_id()
     if user_id is None:
-        raise ApiError(401, "not_logged_in", "Log in first.")
+        raise ApiError(401, "not_logged_in", _("Log in first."))
     body = orders.result_for(seckill_id, user_id)
     if body is None:
-        raise ApiError(404, "not_found", "No such purchase.")
+        raise ApiError(404, "not_found", _("We have no such purchase of yours."))
     return jsonify(body)
 
 
@@ -317,23 +251,15 @@ def pay(order_id: int):
     json_body()
     user_id = session_user_id()
     if user_id is None:
-        raise ApiError(401, "not_logged_in", "Log in first.")
+        raise ApiError(401, "not_logged_in", _("Log in first."))
     order = db.session.get(SeckillOrder, order_id)
     if order is None or order.user_id != user_id:
-        raise ApiError(404, "not_found", "No such order.")
+        raise ApiError(404, "not_found", _("We have no such order of yours."))
     try:
         order = payment.pay(order)
     except payment.PaymentRefused as refused:
-        raise ApiError(409, "payment_refused", str(refused)) from None
+        raise ApiError(409, "payment_refused", _(str(refused))) from None
     return jsonify(order=order.to_json())
-
-
-@bp.get("/seckill/<id:activity_id>")
-def sale_page(activity_id: int):
-    sale = db.session.get(SeckillActivity, activity_id)
-    if sale is None:
-        return render_template("seckill_missing.html"), 404
-    return render_template("seckill.html", sale=sale)
 
 
 @bp.get("/api/admin/sales")

@@ -1,0 +1,182 @@
+"""Languages (English, Simplified Chinese), the shop's times and money, as
+shoppers read them. Flask-Babel does the work; catalogues live in translations/.
+
+The language is the footer's choice (a cookie), else the browser's
+Accept-Language. A logged-in user's choice is also saved on the account, so
+mails and SMS sent later by a worker (reminders) speak it too.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_skeleton, get_timezone_name
+from babel.messages.extract import extract_from_file
+from babel.numbers import format_decimal
+from flask import Blueprint, current_app, has_request_context, redirect, request
+from flask_babel import get_locale, gettext, lazy_gettext, ngettext
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from blueprints.api import is_site_path
+from exts import db
+from models.types import utcnow
+
+bp = Blueprint("i18n", __name__)
+
+LANGUAGES = {"en": "English", "zh_Hans": "中文"}
+DEFAULT_LANGUAGE = "en"
+COOKIE = "lang"
+STATIC = Path(__file__).parent.parent / "static"
+
+
+def N_(text: str) -> str:
+    """Marks ``text`` for the catalogue, unchanged: stored in English (a worker
+    writes it), it is translated with gettext() where it is shown."""
+    return text
+
+
+def choose_language(value: str | None) -> str | None:
+    """One of LANGUAGES for a language tag such as 'zh-CN', or None."""
+    if not value:
+        return None
+    tag = value.replace("-", "_").lower()
+    if tag.startswith("zh"):
+        return "zh_Hans"  # the only Chinese we have: better than English for zh-TW too
+    if tag.startswith("en"):
+        return "en"
+    return None
+
+
+def select_locale() -> str:
+    if not has_request_context():
+        return DEFAULT_LANGUAGE  # a task speaks the user's language through force_locale
+    chosen = choose_language(request.cookies.get(COOKIE))
+    if chosen:
+        return chosen
+    for tag, _quality in request.accept_languages:
+        chosen = choose_language(tag)
+        if chosen:
+            return chosen
+    return DEFAULT_LANGUAGE
+
+
+def language() -> str:
+    """The language of this request (or of ``force_locale`` in a task)."""
+    locale = get_locale()
+    return "zh_Hans" if locale is not None and locale.language == "zh" else "en"
+
+
+@bp.post("/language")
+def switch_language() -> Response:
+    """The footer's switch: remembered in a cookie for a year, and on the account."""
+    chosen = choose_language(request.form.get("lang")) or DEFAULT_LANGUAGE
+    back = request.form.get("next") or "/"
+    response = redirect(back if is_site_path(back) else "/")
+    response.set_cookie(COOKIE, chosen, max_age=365 * 86400, samesite="Lax",
+                        secure=current_app.config["HTTPS"], httponly=True)  # fmt: skip
+    if current_user.is_authenticated and current_user.locale != chosen:
+        current_user.locale = chosen
+        db.session.commit()
+    return response
+
+
+# Times and money: one format everywhere, in the shop's zone, named.
+
+
+def shop_zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def shop_time(moment: datetime | str) -> str:
+    """'Dec 2, 2026, 12:43 China Standard Time (UTC+8)', in the page's language."""
+    local = _local(moment)
+    locale = get_locale()
+    date = format_skeleton("yMMMd", local, locale=locale)
+    clock = format_skeleton("Hm", local, locale=locale)
+    when = str(locale.datetime_formats["medium"]).format(clock, date)  # '{1}, {0}' in English
+    return f"{when} {zone_label(local)}"
+
+
+def shop_span(start: datetime | str, end: datetime | str) -> str:
+    """A sale's window: 'Dec 2, 2026, 21:00–22:00 China Standard Time (UTC+8)'
+    on one day, else both times in full."""
+    start, end = (_local(moment) for moment in (start, end))
+    if start.date() != end.date():
+        return f"{shop_time(start)} – {shop_time(end)}"
+    locale = get_locale()
+    date = format_skeleton("yMMMd", start, locale=locale)
+    hours = "–".join(format_skeleton("Hm", moment, locale=locale) for moment in (start, end))
+    return f"{str(locale.datetime_formats['medium']).format(hours, date)} {zone_label(start)}"
+
+
+def _local(moment: datetime | str) -> datetime:
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.astimezone(shop_zone())
+
+
+def zone_label(local: datetime) -> str:
+    """The zone's name with its offset: 'China Standard Time (UTC+8)'."""
+    name = get_timezone_name(local, width="long", locale=get_locale())
+    offset = local.utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset else 0
+    sign = "+" if minutes >= 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    utc = f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+    return f"{name} ({utc})"
+
+
+def money(cents: int) -> str:
+    """'¥49.00': the shop sells in yuan, whatever the language."""
+    return "¥" + format_decimal(cents / 100, format="#,##0.00", locale="en")
+
+
+# The messages the pages' JavaScript shows: every t("...") and tn("...", "...")
+# call in static/, found the way pybabel finds them, translated per request.
+
+
+@cache
+def script_messages() -> tuple[tuple[str, ...], ...]:
+    found: dict[tuple[str, ...], None] = {}
+    for path in sorted(STATIC.glob("*.js")):
+        for _line, message, _comments, _context in extract_from_file(
+            "javascript", str(path), keywords={"t": None, "tn": (1, 2)}
+        ):
+            found[message if isinstance(message, tuple) else (message,)] = None
+    return tuple(found)
+
+
+def translated_script_messages() -> dict[str, str | list[str]]:
+    """English text → this language's text; a plural → [one, other]."""
+    if language() == DEFAULT_LANGUAGE:
+        return {}
+    catalogue: dict[str, str | list[str]] = {}
+    for message in script_messages():
+        if len(message) == 2:
+            catalogue[message[0]] = [ngettext(*message, num=1), ngettext(*message, num=2)]
+        else:
+            catalogue[message[0]] = gettext(message[0])
+    return catalogue
+
+
+SALE_STATES = {
+    "upcoming": lazy_gettext("Upcoming"),
+    "open": lazy_gettext("Open now"),
+    "sold_out": lazy_gettext("Sold out"),
+    "ended": lazy_gettext("Ended"),
+    "closed": lazy_gettext("Closed"),
+}
+
+
+def template_context() -> dict:
+    return {
+        "languages": LANGUAGES,
+        "sale_state_label": lambda state: SALE_STATES[state],
+        "language": language(),
+        "script_messages": translated_script_messages,
+        "shop_zone_label": lambda: zone_label(utcnow().astimezone(shop_zone())),
+    }

@@ -1,0 +1,84 @@
+"""The sale catalogue shoppers see: snapshots of the sales (a second old at
+most) with their stock, and each sale's state now."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from blueprints.ops import metrics
+from blueprints.seckill import stock
+from exts import cache, db
+from models import SeckillActivity
+
+SALE_SNAPSHOT_SECONDS = 1
+
+# Every open sale page polls these every 2 s: they are served from a snapshot
+# (Flask-Caching, SALE_SNAPSHOT_SECONDS old at most) so a rush of pages costs
+# each process one database and Redis read a second. The state and the server
+# time are computed per request: countdowns stay exact.
+
+
+def _snapshot(key: str, load: Callable[[], Any]) -> Any:
+    # cache.get/set rather than @cache.memoize, whose key (built with
+    # inspect.signature on every call) cost more than the rest of the request.
+    # The entry carries its own deadline: the backends round expiry to whole
+    # seconds, so an entry could otherwise live a tenth of a second.
+    now = time.time()
+    entry = cache.get(key)
+    kind = "hit"
+    if entry is None or entry[0] <= now:
+        entry = (now + SALE_SNAPSHOT_SECONDS, load())
+        cache.set(key, entry, timeout=SALE_SNAPSHOT_SECONDS + 1)
+        kind = "miss"
+    metrics.count("shop_cache_answers_total", cache="sale_snapshot", kind=kind)
+    return entry[1]
+
+
+def sale_snapshot(activity_id: int) -> dict | None:
+    def load() -> dict | None:
+        sale = db.session.get(SeckillActivity, activity_id)
+        if sale is None:
+            return None
+        return {**sale.to_json(), "stock_left": stock.live_stock([sale.id])[sale.id]}
+
+    return _snapshot(f"seckill:sale:{activity_id}", load)
+
+
+def sales_snapshot(day_start: datetime) -> list[dict]:
+    """Sales that end after ``day_start``: today's and upcoming ones, the first 50."""
+    return _snapshot(f"seckill:sales:{day_start.isoformat()}", lambda: _load_sales(day_start))
+
+
+def _load_sales(day_start: datetime) -> list[dict]:
+    query = (
+        select(SeckillActivity)
+        .where(SeckillActivity.ends_at > day_start)
+        .order_by(SeckillActivity.starts_at)
+        .limit(50)
+    )
+    sales = list(db.session.scalars(query))
+    left = stock.live_stock(sale.id for sale in sales)
+    return [{**sale.to_json(), "stock_left": left[sale.id]} for sale in sales]
+
+
+def public(snapshot: dict, now: datetime) -> dict:
+    """A sale as pages see it: its state now, and its stock (all of it before it opens)."""
+    starts_at = datetime.fromisoformat(snapshot["starts_at"])
+    ends_at = datetime.fromisoformat(snapshot["ends_at"])
+    left = snapshot["stock_left"]
+    if left is None and now < starts_at:
+        left = snapshot["total_stock"]
+    if snapshot["status"] == "closed":
+        state = "closed"
+    elif now < starts_at:
+        state = "upcoming"
+    elif now >= ends_at:
+        state = "ended"
+    else:
+        state = "sold_out" if left == 0 else "open"
+    return {**snapshot, "stock_left": left, "state": state}

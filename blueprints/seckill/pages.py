@@ -1,0 +1,112 @@
+"""The shopper's pages: the sales as cards, one sale, and my orders."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import redis as redis_lib
+from flask import abort, current_app, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from blueprints.seckill import catalogue, stock
+from blueprints.seckill.keys import buyers_key
+from blueprints.seckill.views import bp
+from exts import db, redis_client
+from models import SeckillActivity, SeckillOrder
+from models.types import utcnow
+
+ORDERS_PER_PAGE = 10
+ENDED_SALES_SHOWN_FOR = timedelta(days=7)
+
+
+def sale_cards(limit: int | None = None) -> list[dict]:
+    """Sales as their cards show them: open first, then upcoming, then those
+    that ended in the last week; each with its state now."""
+    now = utcnow()
+    query = (
+        select(SeckillActivity)
+        .where(SeckillActivity.ends_at > now - ENDED_SALES_SHOWN_FOR)
+        .order_by(SeckillActivity.starts_at)
+        .limit(100)
+    )
+    sales = list(db.session.scalars(query))
+    left = stock.live_stock(sale.id for sale in sales)
+    cards = [
+        catalogue.public({**sale.to_json(), "stock_left": left[sale.id]}, now) for sale in sales
+    ]
+    order = {"open": 0, "upcoming": 1, "sold_out": 2, "ended": 3, "closed": 4}
+    cards.sort(key=lambda card: order[card["state"]])
+    return cards[:limit]
+
+
+@bp.get("/sales")
+def sales_page():
+    return render_template("sales.html", sales=sale_cards(), server_time=utcnow())
+
+
+@bp.get("/seckill/<id:activity_id>")
+def sale_page(activity_id: int):
+    sale = db.session.get(SeckillActivity, activity_id)
+    if sale is None:
+        abort(404, _("This sale does not exist, or it was removed."))
+    return render_template("seckill.html", sale=sale)
+
+
+@bp.get("/orders")
+@login_required
+def orders_page():
+    """The user's orders, newest first, with the reservations whose order is
+    still being written (they are in Redis only, for a moment)."""
+    page = request.args.get("page", 1, type=int)
+    query = (
+        select(SeckillOrder, SeckillActivity)
+        .join(SeckillActivity, SeckillOrder.activity_id == SeckillActivity.id)
+        .where(SeckillOrder.user_id == current_user.id)
+        .order_by(SeckillOrder.id.desc())
+    )
+    orders = db.paginate(query, page=page, per_page=ORDERS_PER_PAGE, error_out=False)
+    rows = [(order, sale) for order, sale in orders.items]
+    return render_template(
+        "orders.html",
+        orders=orders,
+        rows=rows,
+        being_written=_being_written() if page == 1 else [],
+        pay_window=current_app.config["SECKILL_PAY_TIMEOUT"],
+        server_time=utcnow(),
+    )
+
+
+def _being_written() -> list[SeckillActivity]:
+    """Today's sales where the gate holds a reservation of this user that has
+    no order yet."""
+    start, end = stock.local_day()
+    sales = list(
+        db.session.scalars(
+            select(SeckillActivity).where(
+                SeckillActivity.starts_at < end, SeckillActivity.ends_at > start
+            )
+        )
+    )
+    if not sales:
+        return []
+    try:
+        with redis_client.pipeline(transaction=False) as pipe:
+            for sale in sales:
+                pipe.hget(buyers_key(sale.id), str(current_user.id))
+            held = pipe.execute()
+    except redis_lib.RedisError:
+        return []  # the written orders still show; these appear once written
+    reserved = [sale for sale, seckill_id in zip(sales, held, strict=True) if seckill_id]
+    if not reserved:
+        return []
+    written = set(
+        db.session.scalars(
+            select(SeckillOrder.activity_id).where(
+                SeckillOrder.user_id == current_user.id,
+                SeckillOrder.activity_id.in_([sale.id for sale in reserved]),
+            )
+        )
+    )
+    return [sale for sale in reserved if sale.id not in written]

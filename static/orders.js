@@ -1,0 +1,40 @@
+// My orders: a countdown to each unpaid order's cancellation, and its Pay button.
+(function () {
+  const list = document.getElementById("orders");
+  if (!list) return;
+  serverClock.sync(list.dataset.serverTime, Date.now());
+  const unpaid = [...list.querySelectorAll(".order[data-pay-by]")];
+
+  function tick() {
+    const now = serverClock.now();
+    for (const order of unpaid) {
+      const left = Date.parse(order.dataset.payBy) - now;
+      const line = order.querySelector("[data-role=pay-countdown]");
+      if (left > 0) line.textContent = t("{time} left to pay, or the order is cancelled.", {time: clock(left)});
+      else if (order.dataset.status === "pending_payment") {
+        order.dataset.status = "expired";
+        line.textContent = t("The time to pay is over: this order is being cancelled.");
+        order.querySelector("[data-role=pay]").disabled = true;
+      }
+    }
+  }
+
+  for (const order of unpaid) {
+    const button = order.querySelector("[data-role=pay]");
+    const status = order.querySelector("[data-role=status]");
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      say(status, "pending", t("Paying…"));
+      const result = await api("POST", `/api/seckill/orders/${order.dataset.orderId}/pay`, {});
+      if (result.status === 200) {
+        say(status, "success", t("Paid. Thank you!"));
+        window.location.reload();
+      } else {
+        say(status, "error", errorMessage(result));
+        button.disabled = order.dataset.status !== "pending_payment";
+      }
+    });
+  }
+  tick();
+  setInterval(tick, 1000);
+})();
