@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 translations: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k t -k tn:1,2 \
 	  --no-wrap --sort-by-file -o translations/messages.pot .
-	$(BIN)/pybabel update --no-wrap -i translations/messages.pot -d translations
+	$(BIN)/pybabel update --no-wrap --ignore-obsolete -i translations/messages.pot -d translations
 
 run: $(STAMP) $(CATALOGUES)
 	$(BIN)/python -m devtools.run

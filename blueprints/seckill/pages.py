@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import redis as redis_lib
 from flask import abort, current_app, render_template, request
+from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -51,7 +52,9 @@ def sale_page(activity_id: int):
     sale = db.session.get(SeckillActivity, activity_id)
     if sale is None:
         abort(404, _("This sale does not exist, or it was removed."))
-    return render_template("seckill.html", sale=sale)
+    window = timedelta(seconds=current_app.config["SECKILL_PAY_TIMEOUT"])
+    pay_window = format_timedelta(window, threshold=2)  # '15 minutes', '15分钟'
+    return render_template("seckill.html", sale=sale, pay_window=pay_window)
 
 
 @bp.get("/orders")
@@ -61,13 +64,15 @@ def orders_page():
     still being written (they are in Redis only, for a moment)."""
     page = request.args.get("page", 1, type=int)
     query = (
-        select(SeckillOrder, SeckillActivity)
-        .join(SeckillActivity, SeckillOrder.activity_id == SeckillActivity.id)
+        select(SeckillOrder)
         .where(SeckillOrder.user_id == current_user.id)
         .order_by(SeckillOrder.id.desc())
     )
     orders = db.paginate(query, page=page, per_page=ORDERS_PER_PAGE, error_out=False)
-    rows = [(order, sale) for order, sale in orders.items]
+    ids = {order.activity_id for order in orders.items}
+    sales = {sale.id: sale for sale in db.session.scalars(
+        select(SeckillActivity).where(SeckillActivity.id.in_(ids)))}  # fmt: skip
+    rows = [(order, sales[order.activity_id]) for order in orders.items]
     return render_template(
         "orders.html",
         orders=orders,
