@@ -62,7 +62,11 @@ function render(sales) {
     link.href = `/seckill/${sale.id}`;
     link.textContent = sale.title;
     cell(row, String(sale.id));
-    cell(row, link, document.createElement("br"), sale.product);
+    const picture = document.createElement("img");
+    picture.src = sale.image_url || "/static/products/placeholder.svg";
+    picture.alt = "";
+    picture.className = "thumb";
+    cell(row, picture, link, document.createElement("br"), sale.product);
     cell(row, `${when.format(new Date(sale.starts_at))} – ${when.format(new Date(sale.ends_at))}`);
     cell(row, `¥${(sale.price_cents / 100).toFixed(2)}`);
     cell(row, `${sale.stock_left ?? "not loaded"} / ${sale.total_stock}`);
@@ -169,6 +173,9 @@ document.getElementById("new-sale").addEventListener("submit", async (event) => 
     title: form.title.value,
     product: form.product.value,
     price_cents: Math.round(Number(form.price.value) * 100),
+    regular_price_cents: form.regular_price.value ? Math.round(Number(form.regular_price.value) * 100) : null,
+    image_url: form.image_url.value.trim() || null,
+    description: form.description.value,
     total_stock: Number(form.total_stock.value),
     starts_at: form.starts_at.value,
     ends_at: form.ends_at.value,

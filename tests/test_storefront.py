@@ -159,3 +159,28 @@ def test_every_message_in_the_code_is_in_the_catalogue_and_translated():
     }
     assert len(in_code) > 150
     assert in_code - translated == set()
+
+
+def test_a_sale_s_picture_description_and_regular_price_are_checked(admin):
+    base = {"title": "Watch", "product": "Smart watch", "price_cents": 4900, "total_stock": 5,
+            "starts_at": "2099-01-01T10:00:00", "ends_at": "2099-01-01T11:00:00"}  # fmt: skip
+    for fields, code in (
+        ({"image_url": "javascript:alert(1)"}, "invalid_url"),
+        ({"image_url": "/static/a b.png"}, "invalid_url"),
+        ({"regular_price_cents": 4900}, "invalid_regular_price"),
+        ({"description": "x" * 501}, "invalid_field"),
+    ):
+        answer = admin.post("/api/admin/sales", json={**base, **fields})
+        assert answer.status_code == 400 and answer.json["error"]["code"] == code, fields
+    created = admin.post("/api/admin/sales", json={
+        **base, "image_url": "/static/products/watch.svg", "regular_price_cents": 9900,
+        "description": "A week on one charge."})  # fmt: skip
+    assert created.status_code == 201
+    sale = created.json["sale"]
+    assert sale["image_url"] == "/static/products/watch.svg"
+    assert (sale["regular_price_cents"], sale["description"]) == (9900, "A week on one charge.")
+    cleared = admin.patch(f"/api/admin/sales/{sale['id']}",
+                          json={"regular_price_cents": None, "image_url": None})  # fmt: skip
+    assert cleared.status_code == 200
+    assert cleared.json["sale"]["regular_price_cents"] is None
+    assert cleared.json["sale"]["image_url"] is None

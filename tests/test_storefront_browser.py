@@ -240,3 +240,49 @@ def test_the_language_switch_is_remembered(browser, live_server, app, width):
     page.get_by_role("button", name="English").click()
     expect(page.get_by_role("button", name="Send code")).to_be_visible()
     page.context.close()
+
+
+def test_the_carousel_on_a_phone(browser, live_server, app, width):
+    from playwright.sync_api import expect
+
+    from tests.helpers import add_banners
+
+    # Their pictures are /static/0.svg, 1.svg and 2.svg: none exists, so each
+    # slide shows its title, which is what this checks on the third.
+    add_banners(app, "Spring sale", "Summer sale", "Lost picture")
+    context = browser.new_context(viewport={"width": WIDTHS[width], "height": 900},
+                                  reduced_motion="reduce", has_touch=True)  # fmt: skip
+    page = context.new_page()
+    page.goto(live_server)
+    slides = page.get_by_test_id("banner")
+    expect(slides).to_have_count(3)
+    expect(slides.first).to_be_visible()
+    # The controls sit below the picture, never over it.
+    picture = slides.first.bounding_box()
+    controls = page.locator("#carousel .controls").bounding_box()
+    assert controls["y"] >= picture["y"] + picture["height"]
+    page.wait_for_timeout(6000)  # longer than a turn: reduced motion keeps it still
+    expect(slides.first).to_be_visible()
+
+    def swipe(dx: int) -> None:
+        page.evaluate(
+            """(dx) => {
+                const slides = document.querySelector('#carousel .slides');
+                const at = (x) => new Touch({identifier: 1, target: slides, clientX: x});
+                const send = (type, init) => slides.dispatchEvent(new TouchEvent(type, init));
+                send('touchstart', {touches: [at(300)], bubbles: true});
+                send('touchend', {changedTouches: [at(300 + dx)], bubbles: true});
+            }""",
+            dx,
+        )
+
+    swipe(-120)  # to the left: the next banner
+    expect(slides.nth(1)).to_be_visible()
+    swipe(-120)
+    lost = slides.nth(2)
+    expect(lost).to_be_visible()
+    expect(lost.locator(".slide-fallback")).to_have_text("Lost picture")  # no broken icon
+    swipe(120)
+    expect(slides.nth(1)).to_be_visible()
+    check(page, "carousel", width)
+    context.close()
