@@ -164,3 +164,21 @@ def test_asking_after_the_reminders_went_out_says_so(app, client, login_as, work
     with app.app_context():
         service.start_run(db.session.get(SeckillActivity, sale_id))  # the sweep ran
     assert client.post(path, json={}).json == {"subscribed": True, "sent_already": True}
+
+
+def test_each_reminder_speaks_its_user_s_language(app, celery_app, worker, mailbox):
+    sale_id = open_sale(app, 5, starts_in=240, title="键盘抢购", price_cents=4900)
+    buyers = make_buyers(app, 2, prefix="speaker")
+    with app.app_context():
+        db.session.execute(update(User).where(User.id == buyers[0]).values(locale="zh_Hans"))
+        db.session.commit()
+    subscribe_all(app, sale_id, buyers)
+    mark = mailbox.mark()
+    celery_app.send_task("reminders.dispatch_due")
+    report(app, sale_id)
+    mails = {m["X-Rcpt-To"]: m for m in mailbox.messages[mark:]}
+    chinese, english = mails["speaker0@example.com"], mails["speaker1@example.com"]
+    assert str(make_header(decode_header(chinese["Subject"]))) == "“键盘抢购”将在 4 分钟后开始"
+    assert "中国标准时间 (UTC+8)" in text_part(chinese) and "¥49.00" in text_part(chinese)
+    assert str(make_header(decode_header(english["Subject"]))) == "“键盘抢购” opens in 4 minutes"
+    assert "China Standard Time (UTC+8)" in text_part(english) and "¥49.00" in text_part(english)

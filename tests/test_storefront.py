@@ -184,3 +184,16 @@ def test_a_sale_s_picture_description_and_regular_price_are_checked(admin):
     assert cleared.status_code == 200
     assert cleared.json["sale"]["regular_price_cents"] is None
     assert cleared.json["sale"]["image_url"] is None
+
+
+def test_the_code_mail_speaks_the_language_of_the_page_that_asked(client, worker, mailbox):
+    from email.header import decode_header, make_header
+
+    from tests.mailbox import text_part
+
+    asked = client.post("/api/codes", json={"channel": "email", "target": "zh@example.com"},
+                        headers=CHINESE)  # fmt: skip
+    assert asked.status_code == 202
+    mail = mailbox.wait_for("zh@example.com")
+    assert str(make_header(decode_header(mail["Subject"]))) == "你的闪购商城验证码（5 分钟内有效）"
+    assert "你的闪购商城登录验证码是" in text_part(mail)
