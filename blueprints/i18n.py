@@ -84,6 +84,14 @@ def switch_language() -> Response:
     return response
 
 
+@bp.after_app_request
+def vary_by_language(response: Response) -> Response:
+    """One address, a page per language: shared caches must keep them apart."""
+    if response.mimetype == "text/html":
+        response.vary.update(("Accept-Language", "Cookie"))
+    return response
+
+
 # Times and money: one format everywhere, in the shop's zone, named.
 
 

@@ -113,9 +113,21 @@ def test_error_pages_use_the_layout_and_the_api_keeps_json(app, client):
     assert client.get("/favicon.ico").status_code == 301
 
 
+def test_a_crash_gets_the_error_page_not_a_stack(app, client, monkeypatch):
+    def crash():
+        raise RuntimeError("a bug")
+
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)  # as in production
+    monkeypatch.setitem(app.view_functions, "seckill.sales_page", crash)
+    page = client.get("/sales")
+    assert page.status_code == 500 and 'data-testid="error-page"' in page.text
+    assert "Something went wrong on our side" in page.text and "a bug" not in page.text
+
+
 def test_the_language_follows_the_browser_then_the_switch(app, client):
     assert 'lang="zh-Hans"' in client.get("/", headers=CHINESE).text
-    assert 'lang="en"' in client.get("/", headers={"Accept-Language": "fr"}).text
+    french = client.get("/", headers={"Accept-Language": "fr"})
+    assert 'lang="en"' in french.text and "Accept-Language" in french.headers["Vary"]
     user_id = logged_in(app, client)
     home = client.get("/").text
     token = re.search(r'name="csrf_token" value="([^"]+)"', home)[1]

@@ -230,8 +230,11 @@ def test_the_language_switch_is_remembered(browser, live_server, app, width):
     page = new_page(browser, width)  # the browser asks for English
     page.goto(f"{live_server}/sales")
     expect(page.locator("h1")).to_have_text("Flash sales")
+    page.goto(f"{live_server}/login?next=/sales")
+    check(page, "login", width)
     page.get_by_role("button", name="中文").click()
-    expect(page).to_have_url(f"{live_server}/sales")
+    expect(page).to_have_url(f"{live_server}/login?next=/sales")
+    page.goto(f"{live_server}/sales")
     expect(page.locator("h1")).to_have_text("限时抢购")
     page.goto(f"{live_server}/login")
     expect(page.get_by_role("button", name="获取验证码")).to_be_visible()

@@ -137,7 +137,7 @@ def dispatch_code_sends() -> int:
                 send["purpose"],
                 send.get("holder", ""),
                 send.get("locale", ""),
-            ),  # fmt: skip
+            ),
             task_id=send["task_id"],
         )
 
