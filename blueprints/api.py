@@ -205,7 +205,8 @@ def register_error_handlers(app: Flask) -> None:
     def handle_csrf_error(error: CSRFError):
         if _is_api_request():
             return error_response(400, "csrf_failed", error.description)
-        return error
+        error.description = _("This form has expired. Reload the page and try again.")
+        return error_page(error)
 
     @app.errorhandler(429)
     def handle_rate_limited(error: HTTPException):
@@ -213,7 +214,8 @@ def register_error_handlers(app: Flask) -> None:
         retry_after = int(current.reset_at - time.time()) if current else 60
         if not _is_api_request():
             return error_page(error, retry_after=retry_after)
-        message = f"Too many requests from your network; try again in {retry_after} s."
+        message = _("Too many requests from your network. Try again in %(seconds)d s.",
+                    seconds=retry_after)  # fmt: skip
         return error_response(429, "rate_limited", message, retry_after)
 
     @app.errorhandler(HTTPException)

@@ -137,6 +137,8 @@ def test_the_language_follows_the_browser_then_the_switch(app, client):
     assert "限时抢购" in client.get("/sales").text  # the cookie beats Accept-Language
     with app.app_context():
         assert db.session.get(User, user_id).locale == "zh_Hans"  # later mails speak it
+    stale = client.post("/language", data={"lang": "en", "csrf_token": "old"})
+    assert stale.status_code == 400 and "表单已过期" in stale.text  # in the page's language
     evil = client.post("/language", data={"lang": "en", "next": "//evil.example",
                                           "csrf_token": token})  # fmt: skip
     assert evil.headers["Location"] == "/"
