@@ -96,9 +96,25 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.add_template_global(i18n.shop_span)
     app.context_processor(i18n.template_context)
 
-    if not app.debug and not app.testing:
-        logging.basicConfig(level=logging.INFO)
+    log_at(app, app.config["LOG_LEVEL"])
     return app
+
+
+def log_at(app: Flask, level: str) -> None:
+    """The app's log level (LOG_LEVEL). Above INFO, the development server's
+    lines about successful GETs (pages poll every 2 s) are left out; the
+    other requests, warnings and errors still show."""
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=level)
+    if logging.getLevelName(level) > logging.INFO:
+        logging.getLogger("werkzeug").addFilter(_not_a_routine_request)
+
+
+def _not_a_routine_request(record: logging.LogRecord) -> bool:
+    if not isinstance(record.args, tuple) or len(record.args) != 3:
+        return True
+    line, code, _size = record.args
+    return not ("GET /" in str(line) and str(code)[:1] in "23")
 
 
 def behind_proxies(app: Flask) -> None:

@@ -71,6 +71,7 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
     return {
         "SECRET_KEY": env.get("SECRET_KEY") or instance_secret_key(),
         "DEBUG": debug,
+        "LOG_LEVEL": (env.get("LOG_LEVEL") or "info").upper(),
         "HTTPS": https,
         # Reverse proxies in front of the app (nginx: 1) whose X-Forwarded-For
         # and X-Forwarded-Proto are believed; with 0, those headers are ignored.

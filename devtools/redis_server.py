@@ -52,7 +52,11 @@ def main() -> None:
     port = int(os.environ["EMBEDDED_REDIS_PORT"])
     data_dir = INSTANCE / "redis"
     data_dir.mkdir(parents=True, exist_ok=True)
-    os.execv(redis_binary(), command(port, data_dir, persist=True))
+    # Redis's own levels: its start-up and shutdown notes only at LOG_LEVEL=info.
+    level = (
+        "notice" if os.environ.get("LOG_LEVEL", "info").lower() in {"debug", "info"} else "warning"
+    )
+    os.execv(redis_binary(), [*command(port, data_dir, persist=True), "--loglevel", level])
 
 
 if __name__ == "__main__":

@@ -6,9 +6,12 @@ unset; their free ports are handed to the other processes in the environment.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from dotenv import dotenv_values
@@ -23,6 +26,13 @@ def environment() -> tuple[dict[str, str], list[str]]:
     env.setdefault("FLASK_DEBUG", "1")  # the launcher is for development
     env.setdefault("ADMIN_EMAILS", "demo@example.com")  # so the admin pages can be tried
     env["PYTHONUNBUFFERED"] = "1"
+    # Quiet by default: one line per mail and SMS, the requests that change
+    # something, warnings and errors. LOG_LEVEL=info shows every request,
+    # task and beat tick too.
+    env.setdefault("LOG_LEVEL", "warning")
+    env.setdefault("PORT", "5000")
+    quiet = env["LOG_LEVEL"].lower() not in {"debug", "info"}
+    env.setdefault("CELERY_FLAGS", "--quiet" if quiet else "")  # no start-up banners
     processes = ["web", "worker", "beat"]
     if not env.get("REDIS_URL"):
         port = free_port()
@@ -46,16 +56,24 @@ def main() -> int:
     url_file = INSTANCE / "redis.url"
     if "redis" in processes:
         url_file.write_text(env["REDIS_URL"])
-    print(f"Starting {', '.join(processes)}; open http://127.0.0.1:5000 (Ctrl-C stops all).")
+    print(f"Starting {', '.join(processes)}; open http://127.0.0.1:{env['PORT']}"
+          " (Ctrl-C stops all).", flush=True)  # fmt: skip
+    interrupted = []
+    signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))  # honcho gets it too
+    give_back = own_the_terminal()
     honcho = subprocess.Popen(
         [sys.executable, "-m", "honcho", "start", "-f", "Procfile", *processes], env=env, cwd=ROOT
     )
     try:
         code = honcho.wait()
-    except KeyboardInterrupt:
-        return honcho.wait()  # honcho got the same Ctrl-C and stops its children
     finally:
+        give_back()
         url_file.unlink(missing_ok=True)
+    if interrupted:
+        print(
+            "\nmake run stopped: every process shut down (Ctrl-C). Data and queued work are kept."
+        )
+        return 0
     # One process stopping stops them all: a half-running stack (a web with no
     # worker) would accept work that nobody does.
     print(
@@ -65,6 +83,39 @@ def main() -> int:
         file=sys.stderr,
     )
     return code or 1
+
+
+def own_the_terminal() -> Callable[[], None]:
+    """Make this launcher's process group the terminal's foreground, so a
+    Ctrl-C reaches it and its processes but not make, which would report a
+    clean stop as 'Error 130'. Returns what gives the terminal back."""
+    try:
+        terminal = os.open("/dev/tty", os.O_RDWR)
+    except OSError:
+        return lambda: None  # no terminal (a pipe, CI): nothing to take
+    previous = os.tcgetpgrp(terminal)
+
+    def foreground(group: int) -> None:
+        # A background group may not change the foreground without SIGTTOU.
+        handler = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+        try:
+            os.tcsetpgrp(terminal, group)
+        finally:
+            signal.signal(signal.SIGTTOU, handler)
+
+    try:
+        os.setpgid(0, 0)
+        foreground(os.getpgrp())
+    except OSError:  # a session leader, or the terminal is someone else's
+        os.close(terminal)
+        return lambda: None
+
+    def give_back() -> None:
+        with contextlib.suppress(OSError):
+            foreground(previous)
+        os.close(terminal)
+
+    return give_back
 
 
 if __name__ == "__main__":
