@@ -20,8 +20,6 @@ import pytest
 from config import ROOT
 from devtools import free_port
 
-pytestmark = pytest.mark.integration
-
 
 class Terminal:
     """`make run` on a pseudo-terminal, as a developer's shell runs it."""
@@ -84,6 +82,8 @@ def post_json(url: str, body: dict) -> int:
         return answer.status
 
 
+# Not marked integration: nothing in it depends on the database or broker the
+# CI reruns vary, so it runs once, in `make test`.
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 def test_the_console_is_quiet_and_ctrl_c_stops_cleanly(redis_base, tmp_path):
     port = free_port()
