@@ -31,8 +31,16 @@ log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
+    """An answer's error; ``field`` names the input it is about, so a form can
+    show the message beside that field."""
+
     def __init__(
-        self, status: int, code: str, message: str, retry_after: int | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        retry_after: int | None = None,
+        field: str | None = None,
     ) -> None:
         message = str(message)  # a lazy_gettext string, in this request's language
         super().__init__(message)
@@ -40,10 +48,14 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.retry_after = retry_after
+        self.field = field
 
 
-def error_response(status: int, code: str, message: str, retry_after: int | None = None):
-    response = jsonify({"error": {"code": code, "message": message}})
+def error_response(
+    status: int, code: str, message: str, retry_after: int | None = None, field: str | None = None
+):
+    error = {"code": code, "message": message, **({"field": field} if field else {})}
+    response = jsonify({"error": error})
     response.status_code = status
     if retry_after is not None:
         response.headers["Retry-After"] = str(max(1, int(retry_after)))
@@ -91,19 +103,43 @@ def json_body() -> dict[str, Any]:
     return body
 
 
+# Fields as the admin forms label them: an error names its field in the
+# form's words ("Price must be ...", not "'price_cents' must be ...").
+LABELS = {
+    "title": "The title",
+    "product": "The product",
+    "description": "The description",
+    "image_url": "The picture address",
+    "link_url": "The link",
+    "price_cents": "The price",
+    "regular_price_cents": "The regular price",
+    "total_stock": "The stock",
+    "starts_at": "The start",
+    "ends_at": "The end",
+    "position": "The position",
+}
+
+
+def label(name: str) -> str:
+    return LABELS.get(name, f"'{name}'")
+
+
+def field_error(name: str, message: str, code: str = "invalid_field") -> ApiError:
+    """A 400 about the field ``name``; ``message`` follows its label."""
+    return ApiError(400, code, f"{label(name)} {message}", field=name)
+
+
 def string_field(body: Mapping[str, Any], name: str, max_length: int = 320) -> str:
     value = body.get(name)
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise ApiError(400, "missing_field", f"'{name}' is required.")
+        raise field_error(name, "is required.", "missing_field")
     if not isinstance(value, str):
-        raise ApiError(400, "invalid_field", f"'{name}' must be a string.")
+        raise field_error(name, "must be text.")
     value = value.strip()
     if len(value) > max_length:
-        message = f"'{name}' is too long: {max_length} characters at most."
-        raise ApiError(400, "invalid_field", message)
+        raise field_error(name, f"is too long: {max_length:,} characters at most.")
     if not is_plain_text(value):
-        message = f"'{name}' must be one line of text, without control characters."
-        raise ApiError(400, "invalid_field", message)
+        raise field_error(name, "must be one line of text, without control characters.")
     return value
 
 
@@ -119,8 +155,9 @@ def moment_field(body: Mapping[str, Any], name: str) -> datetime:
     try:
         moment = datetime.fromisoformat(raw)
     except ValueError:
-        message = f"'{name}' must be a date and time such as 2026-11-25T20:00:00+08:00."
-        raise ApiError(400, "invalid_field", message) from None
+        raise field_error(
+            name, "must be a date and time such as 2026-11-25T20:00:00+08:00."
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
     try:
@@ -128,8 +165,9 @@ def moment_field(body: Mapping[str, Any], name: str) -> datetime:
     except OverflowError:  # year 1 or 9999 with an offset
         utc = None
     if utc is None or not EARLIEST <= utc < LATEST:
-        message = f"'{name}' must fall between the years {EARLIEST.year} and {LATEST.year - 1}."
-        raise ApiError(400, "invalid_field", message)
+        raise field_error(
+            name, f"must fall between the years {EARLIEST.year} and {LATEST.year - 1}."
+        )
     return utc
 
 
@@ -145,15 +183,15 @@ def url_field(body: Mapping[str, Any], name: str, required: bool) -> str | None:
         return None
     value = string_field(body, name, max_length=500)
     if any(char.isspace() or ord(char) < 32 for char in value):
-        raise ApiError(400, "invalid_url", f"'{name}' must not contain spaces.")
+        raise field_error(name, "must not contain spaces: write %20 for one.", "invalid_url")
     if value.startswith("/") and not value.startswith("//"):
         if not is_site_path(value):
-            raise ApiError(400, "invalid_url", f"'{name}' must not contain backslashes.")
+            raise field_error(name, "must not contain backslashes.", "invalid_url")
         return value  # a path on this site, such as /static/banners/sale.svg
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        message = f"'{name}' must start with http:// or https:// (or / for this site)."
-        raise ApiError(400, "invalid_url", message)
+        message = "must start with https:// (or http://), or with / for a file on this site."
+        raise field_error(name, message, "invalid_url")
     return value
 
 
@@ -199,7 +237,9 @@ def _snake(name: str) -> str:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def handle_api_error(error: ApiError):
-        return error_response(error.status, error.code, error.message, error.retry_after)
+        return error_response(
+            error.status, error.code, error.message, error.retry_after, error.field
+        )
 
     @app.errorhandler(CSRFError)
     def handle_csrf_error(error: CSRFError):

@@ -34,7 +34,11 @@ SCHEMAS: dict[str, dict] = {
             "error": {
                 "type": "object",
                 "required": ["code", "message"],
-                "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+                "properties": {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "field": {"type": "string", "description": "the input field it is about"},
+                },
             }
         },
     },

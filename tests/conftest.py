@@ -251,3 +251,9 @@ def page(browser):
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+@pytest.fixture(params=["desktop", "phone"])
+def width(request) -> str:
+    """Each browser test that takes it runs at 1280 px and at 390 px (tests/pages.py)."""
+    return request.param

@@ -6,18 +6,13 @@ scrolling. Screenshots of every page land in tests/artifacts/."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from blueprints.seckill import keys
-from exts import db
-from models import User
-from tests.seckill_helpers import open_sale, session_cookie
+from tests.pages import WIDTHS, check_page, new_page, user_cookie
+from tests.seckill_helpers import open_sale
 
-ARTIFACTS = Path(__file__).parent / "artifacts"
-WIDTHS = {"desktop": 1280, "phone": 390}
 # Latin words a Chinese page may show: the language's own name in the switch,
 # "UTC" in zone labels, the currency's sign. Data (titles, e-mails) is Chinese
 # in these tests or listed per page.
@@ -26,58 +21,8 @@ LATIN_ALLOWED = {"English", "UTC"}
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 
-@pytest.fixture(params=list(WIDTHS))
-def width(request) -> str:
-    return request.param
-
-
-def new_page(browser, width: str, language: str = "en", cookie: str | None = None,
-             base: str = ""):  # fmt: skip
-    context = browser.new_context(
-        viewport={"width": WIDTHS[width], "height": 900},
-        locale="zh-CN" if language == "zh" else "en-US",
-        extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9" if language == "zh" else "en"},
-        is_mobile=width == "phone",
-        has_touch=width == "phone",
-    )
-    if cookie:
-        name, value = cookie.split("=", 1)
-        context.add_cookies([{"name": name, "value": value, "url": base}])
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    return page
-
-
-def buyer_cookie(app, email: str) -> str:
-    with app.app_context():
-        user = db.session.scalars(select(User).where(User.email == email)).first()
-        if user is None:
-            user = User(email=email)
-            db.session.add(user)
-            db.session.commit()
-        return session_cookie(app, user.id)
-
-
 def check(page, name: str, width: str) -> None:
-    """What every shopper page owes its users: nothing wider than the screen,
-    no serious or critical axe-core violation, and a screenshot to look at."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    page.wait_for_load_state("networkidle")
-    overflow = page.evaluate(
-        """() => [...document.querySelectorAll('body *')]
-            .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
-            .map((e) => e.tagName + '.' + e.className)"""
-    )
-    assert overflow == [], f"{name} at {width}: wider than the screen: {overflow[:5]}"
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=ARTIFACTS / f"shop-{name}-{width}.png", full_page=True)
-    violations = [
-        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
-        for v in Axe().run(page).response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert violations == [], f"{name} at {width}: {violations}"
+    check_page(page, f"shop-{name}", width)
 
 
 def latin_words(page, allowed: set[str]) -> set[str]:
@@ -101,7 +46,7 @@ def test_my_orders_through_purchases_paid_and_cancelled(
     paid_sale = open_sale(app, 3, title="Keyboard sale", image_url="/static/products/keyboard.svg")
     lapsed_sale = open_sale(app, 3, title="Watch sale", image_url="/static/products/watch.svg")
     email = f"orders-{width}@example.com"
-    page = new_page(browser, width, cookie=buyer_cookie(app, email), base=live_server)
+    page = new_page(browser, width, cookie=user_cookie(app, email), base=live_server)
 
     # Buy with the keyboard alone: Tab to the button (its focus visible), Enter.
     page.goto(f"{live_server}/seckill/{paid_sale}")
@@ -187,7 +132,7 @@ def test_error_pages(browser, live_server, app, width):
     page.get_by_role("link", name="Back to the shop").click()
     expect(page).to_have_url(f"{live_server}/")
     page.context.close()
-    page = new_page(browser, width, cookie=buyer_cookie(app, "nosy@example.com"), base=live_server)
+    page = new_page(browser, width, cookie=user_cookie(app, "nosy@example.com"), base=live_server)
     page.goto(f"{live_server}/admin/sales")
     expect(page.get_by_test_id("error-page")).to_contain_text("This page is for administrators.")
     check(page, "403", width)
@@ -212,7 +157,7 @@ def test_every_shopper_page_in_chinese_is_translated(browser, live_server, worke
         assert latin_words(page, LATIN_ALLOWED) == set(), name
     page.context.close()
 
-    page = new_page(browser, width, language="zh", cookie=buyer_cookie(app, email),
+    page = new_page(browser, width, language="zh", cookie=user_cookie(app, email),
                     base=live_server)  # fmt: skip
     page.goto(f"{live_server}/seckill/{sale}")
     page.get_by_role("button", name="立即抢购").click()

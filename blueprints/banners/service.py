@@ -8,7 +8,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from blueprints.api import ApiError, string_field, url_field
+from blueprints.api import ApiError, field_error, string_field, url_field
 from blueprints.caching import InterfaceCache, invalidate_after_commit
 from blueprints.ops.audit import audit
 from exts import db
@@ -46,14 +46,13 @@ def clean(body: dict[str, Any], partial: bool) -> dict[str, Any]:
         values["link_url"] = url_field(body, "link_url", required=False)
     if "position" in body:
         position = body["position"]
-        if isinstance(position, bool) or not isinstance(position, int):
-            raise ApiError(400, "invalid_field", "'position' must be a whole number.")
-        if not 0 <= position <= MAX_POSITION:
-            raise ApiError(400, "invalid_field", f"'position' must be from 0 to {MAX_POSITION}.")
+        bad = isinstance(position, bool) or not isinstance(position, int)
+        if bad or not 0 <= position <= MAX_POSITION:
+            raise field_error("position", f"must be a whole number from 0 to {MAX_POSITION:,}.")
         values["position"] = position
     if "is_show" in body:
         if not isinstance(body["is_show"], bool):
-            raise ApiError(400, "invalid_field", "'is_show' must be true or false.")
+            raise field_error("is_show", "must be true or false.")
         values["is_show"] = body["is_show"]
     return values
 

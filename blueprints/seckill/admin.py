@@ -8,7 +8,8 @@ from typing import Any
 import redis as redis_lib
 from sqlalchemy import func, select
 
-from blueprints.api import ApiError, moment_field, string_field, url_field
+from blueprints.api import ApiError, field_error, moment_field, string_field, url_field
+from blueprints.i18n import money
 from blueprints.ops.audit import audit
 from blueprints.reminders import service as reminders
 from blueprints.seckill import stock
@@ -37,32 +38,32 @@ def clean(body: dict[str, Any], sale: SeckillActivity | None) -> dict[str, Any]:
         values["description"] = _optional_text(body, "description", 500)
     if "image_url" in body:
         values["image_url"] = url_field(body, "image_url", required=False)
-    for name, top in (("price_cents", MAX_PRICE_CENTS), ("total_stock", MAX_STOCK)):
-        if sale is None or name in body:
-            values[name] = _whole_number(body, name, 1, top)
+    if sale is None or "price_cents" in body:
+        values["price_cents"] = _cents(body, "price_cents")
+    if sale is None or "total_stock" in body:
+        values["total_stock"] = _whole_number(body, "total_stock", 1, MAX_STOCK)
     if body.get("regular_price_cents") is not None:
-        values["regular_price_cents"] = _whole_number(
-            body, "regular_price_cents", 1, MAX_PRICE_CENTS
-        )
+        values["regular_price_cents"] = _cents(body, "regular_price_cents")
     elif "regular_price_cents" in body:
         values["regular_price_cents"] = None
     price = values.get("price_cents", sale and sale.price_cents)
     regular = values.get("regular_price_cents", sale and sale.regular_price_cents)
     if regular is not None and price is not None and regular <= price:
-        message = "The regular price must be higher than the sale price (or left empty)."
-        raise ApiError(400, "invalid_regular_price", message)
+        message = "must be higher than the sale price, or left empty."
+        raise field_error("regular_price_cents", message, "invalid_regular_price")
     for name in ("starts_at", "ends_at"):
         if sale is None or name in body:
             values[name] = moment_field(body, name)
     current = {} if sale is None else {"starts_at": sale.starts_at, "ends_at": sale.ends_at}
     window = {**current, **values}
     if window["ends_at"] <= window["starts_at"]:
-        raise ApiError(400, "invalid_window", "The sale must end after it starts.")
+        raise field_error("ends_at", "must come after the start.", "invalid_window")
     if sale is not None and sale.starts_at <= utcnow():
         if values.get("total_stock", sale.total_stock) < sale.total_stock:
-            raise ApiError(400, "stock_lowered", "Once a sale has opened, stock can only grow.")
+            message = "can only grow once the sale has opened."
+            raise field_error("total_stock", message, "stock_lowered")
         if "starts_at" in values and values["starts_at"] != sale.starts_at:
-            raise ApiError(400, "already_open", "The sale has opened: its start cannot move.")
+            raise field_error("starts_at", "cannot move: the sale has opened.", "already_open")
     return values
 
 
@@ -74,10 +75,20 @@ def _optional_text(body: dict[str, Any], name: str, length: int) -> str:
 
 def _whole_number(body: dict[str, Any], name: str, low: int, high: int) -> int:
     value = body.get(name)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ApiError(400, "invalid_field", f"'{name}' must be a whole number.")
-    if not low <= value <= high:
-        raise ApiError(400, "invalid_field", f"'{name}' must be from {low} to {high}.")
+    if value is None:
+        raise field_error(name, "is required.", "missing_field")
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise field_error(name, f"must be a whole number from {low:,} to {high:,}.")
+    return value
+
+
+def _cents(body: dict[str, Any], name: str) -> int:
+    """A price in cents; the message speaks yuan, as the form does."""
+    value = body.get(name)
+    if value is None:
+        raise field_error(name, "is required.", "missing_field")
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PRICE_CENTS:
+        raise field_error(name, f"must be between {money(1)} and {money(MAX_PRICE_CENTS)}.")
     return value
 
 
