@@ -127,9 +127,14 @@ SCHEMAS: dict[str, dict] = {
             "Sale",
             {
                 "type": "object",
-                "required": ["stock_left", "orders", "sold", "stock_drift", "reminders"],
+                "required": ["stock_left", "state", "orders", "sold", "stock_drift", "reminders"],
                 "properties": {
                     "stock_left": {"type": "integer", "nullable": True},
+                    "state": {
+                        "type": "string",
+                        "enum": ["upcoming", "open", "sold_out", "ended", "closed"],
+                        "description": "what a shopper sees now; status is what the admin set",
+                    },
                     "orders": {"type": "object", "additionalProperties": {"type": "integer"}},
                     "sold": {"type": "integer"},
                     "stock_drift": {"type": "integer", "nullable": True},
@@ -438,7 +443,19 @@ SCHEMAS: dict[str, dict] = {
         "type": "object",
         "required": ["queues", "broker"],
         "properties": {
-            "queues": {"type": "array", "items": {"type": "object"}},
+            "queues": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "consumers": {
+                            "type": "integer",
+                            "nullable": True,
+                            "description": "null where the broker cannot count them (Redis)",
+                        }
+                    },
+                },
+            },
             "broker": {"type": "string"},
         },
     },

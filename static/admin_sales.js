@@ -1,7 +1,6 @@
 // The sales admin: list with live numbers, create, add stock, close.
 const rows = document.getElementById("sale-rows");
 const listStatus = document.getElementById("list-status");
-const when = new Intl.DateTimeFormat(undefined, {timeZone: document.body.dataset.timezone, dateStyle: "short", timeStyle: "short"});
 
 function cell(row, ...children) {
   const td = document.createElement("td");
@@ -25,7 +24,7 @@ async function listOrders(saleId, target) {
   const result = await api("GET", `/api/admin/sales/${saleId}/orders`);
   if (result.status !== 200) return target.replaceChildren(errorMessage(result));
   const lines = result.data.orders.map((order) =>
-    `#${order.id} · user ${order.user_id} · ${order.status.replace("_", " ")} · ${when.format(new Date(order.created_at))}`);
+    `#${order.id} · user ${order.user_id} · ${order.status.replace("_", " ")} · ${shopTime(order.created_at)}`);
   target.replaceChildren(lines.length ? lines.join("\n") : "No orders yet.");
   target.style.whiteSpace = "pre-line";
 }
@@ -66,14 +65,20 @@ function render(sales) {
     picture.src = sale.image_url || "/static/products/placeholder.svg";
     picture.alt = "";
     picture.className = "thumb";
-    cell(row, picture, link, document.createElement("br"), sale.product);
-    cell(row, `${when.format(new Date(sale.starts_at))} – ${when.format(new Date(sale.ends_at))}`);
+    const about = document.createElement("div");  // one grid cell when rows stack on a phone
+    about.append(picture, link, document.createElement("br"), sale.product);
+    cell(row, about);
+    cell(row, `${shopTime(sale.starts_at)} – ${shopTime(sale.ends_at)}`);
     cell(row, `¥${(sale.price_cents / 100).toFixed(2)}`);
     cell(row, `${sale.stock_left ?? "not loaded"} / ${sale.total_stock}`);
     const orders = Object.entries(sale.orders).map(([state, n]) => `${state.replace("_", " ")} ${n}`);
     cell(row, orders.join(", ") || "none");
     cell(row, ...reminders(sale.reminders));
-    const state = cell(row, sale.status);
+    const badge = document.createElement("span");
+    badge.className = `badge state-${sale.state}`;
+    badge.textContent = sale.state.replace("_", " ");
+    badge.dataset.testid = "sale-state";
+    const state = cell(row, badge);
     if (sale.stock_drift) {
       const warning = document.createElement("div");
       warning.className = "status";
@@ -144,7 +149,7 @@ async function startExport(sale) {
       link.href = task.result.download;
       link.textContent = `Download ${task.result.rows.toLocaleString()} orders (CSV)`;
       link.dataset.testid = "export-link";
-      line.replaceChildren(link, ` · until ${when.format(new Date(task.result.expires_at))}`);
+      line.replaceChildren(link, ` · until ${shopTime(task.result.expires_at)}`);
       line.dataset.kind = "success";
       return;
     } else if (task.state === "FAILURE") {

@@ -1,7 +1,6 @@
 // The schedule admin: entries from /api/admin/schedules, refreshed every 5 s so
 // next and last runs stay true; one form adds an entry or edits one.
 const zone = document.body.dataset.timezone;
-const when = new Intl.DateTimeFormat(undefined, {timeZone: zone, dateStyle: "short", timeStyle: "medium"});
 // "2026-11-27 20:05:00" in the shop's zone: what a datetime-local input holds.
 const wallClock = new Intl.DateTimeFormat("sv-SE", {
   timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit",
@@ -28,7 +27,7 @@ function button(text, onClick, secondary) {
 }
 
 function moment(iso) {
-  return iso ? when.format(new Date(iso)) : "—";
+  return iso ? shopTime(iso, {seconds: true}) : "—";
 }
 
 function timing(entry) {

@@ -1,6 +1,5 @@
 // The task dashboard: history with filters, one run's detail and actions,
 // queues, workers and the audit log, refreshed while the page is open.
-const when = new Intl.DateTimeFormat(undefined, {timeZone: document.body.dataset.timezone, dateStyle: "short", timeStyle: "medium"});
 const form = document.getElementById("task-filters");
 const rows = document.getElementById("task-rows");
 const status = document.getElementById("task-status");
@@ -27,7 +26,27 @@ function row(body, cells) {
 }
 
 function moment(iso) {
-  return iso ? when.format(new Date(iso)) : "";
+  return shopTime(iso, {seconds: true});
+}
+
+// A long id shortened to its first 8 characters, whole on hover, with a copy button.
+function shortId(id) {
+  const box = element("span");
+  const text = element("span", id.slice(0, 8), {className: "short-id", title: id});
+  const copy = element("button", "Copy", {type: "button", className: "secondary copy"});
+  copy.setAttribute("aria-label", `Copy the id ${id}`);
+  copy.addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText(id);
+      copy.textContent = "Copied";
+    } catch (err) {
+      copy.textContent = "Select it: copying is blocked";
+      text.textContent = id;
+    }
+    setTimeout(() => { copy.textContent = "Copy"; }, 2000);
+  });
+  box.append(text, copy);
+  return box;
 }
 
 function stateBadge(state) {
@@ -62,7 +81,7 @@ async function loadTasks(append = false) {
   fillNames(names);
   if (!append) rows.replaceChildren();
   for (const run of tasks) {
-    const tr = row(rows, [taskLink(run), run.task_id.slice(0, 8), stateBadge(run.state), moment(run.seen_at),
+    const tr = row(rows, [taskLink(run), shortId(run.task_id), stateBadge(run.state), moment(run.seen_at),
       run.runtime === null ? "" : `${run.runtime.toFixed(3)} s`, String(run.retries), run.worker || "", run.error || ""]);
     tr.dataset.testid = "task-row";
     tr.dataset.state = run.state;
@@ -169,8 +188,11 @@ async function loadQueues() {
   const result = await api("GET", "/api/admin/queues");
   body.replaceChildren();
   if (result.status !== 200) return row(body, [errorMessage(result)]);
+  // Redis cannot count a queue's consumers: the column goes, rather than a false 0.
+  const counted = result.data.queues.some((queue) => queue.consumers !== null);
+  body.closest("table").querySelector("th.consumers").hidden = !counted;
   for (const queue of result.data.queues) {
-    row(body, [queue.name, String(queue.messages), String(queue.consumers)]);
+    row(body, [queue.name, String(queue.messages), ...(counted ? [String(queue.consumers)] : [])]);
   }
 }
 
@@ -186,10 +208,17 @@ async function loadWorkers() {
   for (const worker of workers) {
     const state = worker.answering ? "online" : worker.online ? "online, not answering" : "offline";
     const active = worker.active.map((task) => task.name).join(", ") || "idle";
-    const beat = worker.last_heartbeat ? when.format(new Date(worker.last_heartbeat * 1000)) : "";
+    const beat = worker.last_heartbeat ? shopTime(worker.last_heartbeat * 1000, {seconds: true}) : "";
     row(body, [worker.hostname, state, `${worker.pool || "?"} × ${worker.concurrency ?? "?"}`, active,
       String(worker.reserved), String(worker.scheduled), String(worker.processed), beat]).dataset.testid = "worker-row";
   }
+}
+
+// An audit entry's detail as "name: value" pairs, which wrap like words.
+function describe(detail) {
+  if (!detail) return "";
+  return Object.entries(detail).map(([name, value]) =>
+    `${name}: ${typeof value === "string" ? value : JSON.stringify(value)}`).join(" · ");
 }
 
 async function loadAudit() {
@@ -198,7 +227,7 @@ async function loadAudit() {
   if (result.status !== 200) return;
   body.replaceChildren();
   for (const entry of result.data.entries) {
-    row(body, [moment(entry.at), entry.actor, entry.action, entry.target, entry.detail ? JSON.stringify(entry.detail) : ""]);
+    row(body, [moment(entry.at), entry.actor, entry.action, entry.target, describe(entry.detail)]);
   }
 }
 

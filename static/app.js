@@ -69,6 +69,20 @@ const serverClock = {
   },
 };
 
+// A time as every page writes it, in the shop's zone: "Dec 2, 2026, 21:44"
+// ("2026年12月2日 21:44"), the server's format (Babel and Intl share CLDR).
+// The footer names the zone.
+const TIME_FORMATS = {};
+function shopTime(moment, {seconds = false} = {}) {
+  if (moment === null || moment === undefined || moment === "") return "";
+  const key = seconds ? "s" : "m";
+  TIME_FORMATS[key] ??= new Intl.DateTimeFormat(document.documentElement.lang, {
+    timeZone: document.body.dataset.timezone, year: "numeric", month: "short", day: "numeric",
+    hour: "2-digit", minute: "2-digit", ...(seconds ? {second: "2-digit"} : {}), hourCycle: "h23",
+  });
+  return TIME_FORMATS[key].format(new Date(moment));
+}
+
 // "02:05" or "1:02:05": what is left, to the second.
 function clock(ms) {
   const seconds = Math.max(0, Math.ceil(ms / 1000));
@@ -90,6 +104,26 @@ function guardPictures(root = document) {
   }
 }
 guardPictures();
+
+// Admin tables turn into stacked rows on a phone: each cell carries its
+// column's name, whichever script fills the table, whenever it does.
+for (const table of document.querySelectorAll("table.admin-table")) {
+  const names = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+  const label = () => {
+    for (const row of table.tBodies[0]?.rows || []) {
+      [...row.cells].forEach((cell, i) => { if (cell.colSpan === 1) cell.dataset.label = names[i] || ""; });
+    }
+  };
+  new MutationObserver(label).observe(table, {childList: true, subtree: true});
+  label();
+}
+
+// The admin menu folds on a phone behind its button.
+const adminNav = document.querySelector(".admin-nav");
+adminNav?.querySelector(".admin-menu-toggle").addEventListener("click", (event) => {
+  const open = adminNav.classList.toggle("open");
+  event.currentTarget.setAttribute("aria-expanded", String(open));
+});
 
 // "Log out" ends this browser's session; "everywhere" ends every session of the user.
 for (const [id, everywhere] of [["logout", false], ["logout-everywhere", true]]) {

@@ -35,17 +35,21 @@ def queue_names(celery: Celery) -> list[str]:
 
 def queue_lengths(celery: Celery, names: list[str]) -> list[dict[str, Any]]:
     """Messages waiting in each queue and its consumers, as the broker counts
-    them (a passive declare: RabbitMQ and Redis both answer it through kombu)."""
+    them (a passive declare: RabbitMQ and Redis both answer it through kombu).
+    Redis keeps no consumers (kombu answers 0 however many listen): None there."""
     found = []
     with celery.connection_for_read() as connection:
+        counted = connection.transport.driver_type != "redis"
         for name in names:
             channel = connection.channel()
             try:
                 _, messages, consumers = channel.queue_declare(queue=name, passive=True)
-                found.append({"name": name, "messages": messages, "consumers": consumers})
+                found.append({"name": name, "messages": messages,
+                              "consumers": consumers if counted else None})  # fmt: skip
             except Exception as error:  # the queue does not exist (yet) on this broker
                 log.debug("queue %s: %s", name, error)
-                found.append({"name": name, "messages": 0, "consumers": 0, "missing": True})
+                found.append({"name": name, "messages": 0, "consumers": 0 if counted else None,
+                              "missing": True})  # fmt: skip
             finally:
                 # AMQP closes the channel itself when it answers a missing queue.
                 with contextlib.suppress(Exception):

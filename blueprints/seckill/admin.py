@@ -12,7 +12,7 @@ from blueprints.api import ApiError, field_error, moment_field, string_field, ur
 from blueprints.i18n import money
 from blueprints.ops.audit import audit
 from blueprints.reminders import service as reminders
-from blueprints.seckill import stock
+from blueprints.seckill import catalogue, stock
 from exts import db
 from models import SeckillActivity, SeckillOrder
 from models.types import utcnow
@@ -157,9 +157,11 @@ def overview(sales: list[SeckillActivity]) -> list[dict[str, Any]]:
     )
     for activity_id, status, count in db.session.execute(query):
         counts[activity_id][status] = count
+    now = utcnow()
     return [
         {
-            **sale.to_json(),
+            # The state a shopper sees now: upcoming, open, sold out, ended, closed.
+            **catalogue.public({**sale.to_json(), "stock_left": left[sale.id]}, now),
             "stock_left": left[sale.id],
             "orders": counts[sale.id],
             "sold": counts[sale.id].get("pending_payment", 0) + counts[sale.id].get("paid", 0),
