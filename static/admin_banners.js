@@ -11,11 +11,11 @@ function field(name, value, label) {
   return input;
 }
 
-function button(text, onClick, secondary) {
+function button(text, onClick, kind) {
   const element = document.createElement("button");
   element.type = "button";
   element.textContent = text;
-  if (secondary) element.className = "secondary";
+  if (kind) element.className = kind;  // "secondary" or "danger"; the default is primary
   element.addEventListener("click", onClick);
   return element;
 }
@@ -26,7 +26,7 @@ function render() {
     const row = document.createElement("tr");
     row.dataset.id = banner.id;
     row.dataset.testid = "banner-row";
-    if (!banner.is_show) row.className = "hidden-banner";
+    if (!banner.is_show) row.dataset.hidden = "true";
     const status = document.createElement("span");
     status.className = "status row-status";
     status.setAttribute("role", "status");
@@ -37,13 +37,20 @@ function render() {
     shown.type = "checkbox";
     shown.checked = banner.is_show;
     shown.setAttribute("aria-label", `Show banner ${banner.id}`);
+    const hiddenMark = document.createElement("span");
+    hiddenMark.className = "badge";
+    hiddenMark.textContent = "hidden";
+    hiddenMark.hidden = banner.is_show;
 
     const save = button("Save", async () => {
       say(status, "pending", "Saving…");
       const result = await api("PATCH", `/api/admin/banners/${banner.id}`, {
         title: title.value, image_url: image.value, link_url: link.value, is_show: shown.checked,
       });
-      if (result.status !== 200) return say(status, "error", errorMessage(result));
+      if (result.status !== 200) {
+        showFieldError(row, result);
+        return say(status, "error", errorMessage(result));
+      }
       await load();
       say(listStatus, "success", `Saved “${result.data.banner.title}”.`);
     });
@@ -54,15 +61,15 @@ function render() {
       if (result.status !== 204) return say(status, "error", errorMessage(result));
       await load();
       say(listStatus, "success", `Deleted “${banner.title}”.`);
-    }, true);
-    const up = button("↑", () => move(index, -1), true);
-    const down = button("↓", () => move(index, 1), true);
+    }, "danger");
+    const up = button("↑", () => move(index, -1), "secondary");
+    const down = button("↓", () => move(index, 1), "secondary");
     up.setAttribute("aria-label", `Move banner ${banner.id} up`);
     down.setAttribute("aria-label", `Move banner ${banner.id} down`);
     up.disabled = index === 0;
     down.disabled = index === banners.length - 1;
 
-    const cells = [[up, down], [title], [image], [link], [shown], [save, remove, status]];
+    const cells = [[up, down], [title], [image], [link], [shown, " ", hiddenMark], [save, remove, status]];
     cells.forEach((children, i) => {
       const cell = document.createElement("td");
       if (i === cells.length - 1 || i === 0) cell.className = "actions";
@@ -70,6 +77,7 @@ function render() {
       row.append(cell);
     });
     rows.append(row);
+    previewPicture(image);
   });
 }
 
@@ -92,7 +100,10 @@ async function load() {
   say(listStatus, "success", banners.length ? "" : "No banners yet: add the first one below.");
 }
 
-document.getElementById("new-banner").addEventListener("submit", async (event) => {
+const newBanner = document.getElementById("new-banner");
+previewPicture(newBanner.image_url);
+
+newBanner.addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = event.target;
   const status = document.getElementById("new-status");
@@ -103,7 +114,11 @@ document.getElementById("new-banner").addEventListener("submit", async (event) =
     link_url: form.link_url.value,
     is_show: form.is_show.checked,
   });
-  if (result.status !== 201) return say(status, "error", errorMessage(result));
+  if (result.status !== 201) {
+    showFieldError(form, result);
+    return say(status, "error", errorMessage(result));
+  }
+  clearFieldErrors(form);
   form.reset();
   await load();
   say(status, "success", `Added “${result.data.banner.title}”.`);

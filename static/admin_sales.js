@@ -24,7 +24,7 @@ async function listOrders(saleId, target) {
   const result = await api("GET", `/api/admin/sales/${saleId}/orders`);
   if (result.status !== 200) return target.replaceChildren(errorMessage(result));
   const lines = result.data.orders.map((order) =>
-    `#${order.id} · user ${order.user_id} · ${order.status.replace("_", " ")} · ${shopTime(order.created_at)}`);
+    `#${order.id} · ${order.buyer || `user ${order.user_id}`} · ${order.status.replace("_", " ")} · ${shopTime(order.created_at)}`);
   target.replaceChildren(lines.length ? lines.join("\n") : "No orders yet.");
   target.style.whiteSpace = "pre-line";
 }
@@ -169,10 +169,20 @@ async function load() {
   }
 }
 
-document.getElementById("new-sale").addEventListener("submit", async (event) => {
+const newSale = document.getElementById("new-sale");
+previewPicture(newSale.image_url);
+
+newSale.addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = event.target;
   const status = document.getElementById("new-status");
+  // The form's times are the shop's wall clock (the server reads them in its zone).
+  const shopNow = new Intl.DateTimeFormat("sv-SE", {timeZone: document.body.dataset.timezone,
+    year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit"}).format(new Date());
+  if (form.starts_at.value && form.starts_at.value < shopNow.replace(" ", "T")
+      && !window.confirm("This sale's start is already past: it opens the moment it is created. Create it anyway?")) {
+    return say(status, "", "Not created: change the start, or confirm.");
+  }
   say(status, "pending", "Creating…");
   const result = await api("POST", "/api/admin/sales", {
     title: form.title.value,
@@ -185,7 +195,11 @@ document.getElementById("new-sale").addEventListener("submit", async (event) => 
     starts_at: form.starts_at.value,
     ends_at: form.ends_at.value,
   });
-  if (result.status !== 201) return say(status, "error", errorMessage(result));
+  if (result.status !== 201) {
+    showFieldError(form, result);
+    return say(status, "error", errorMessage(result));
+  }
+  clearFieldErrors(form);
   form.reset();
   sayOutcome(status, result, 201, `Created “${result.data.sale.title}”.`);
   load();

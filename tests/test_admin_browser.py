@@ -27,3 +27,88 @@ def test_every_admin_page_fits_and_passes_axe(admin_page, live_server, app, work
     open_sale(app, 5, starts_in=3600, title="Upcoming sale")
     admin_page.goto(f"{live_server}/admin/{name}")
     check_page(admin_page, f"admin-{name}", width)
+
+
+def test_the_admin_menu_folds_on_a_phone(admin_page, live_server, width):
+    from playwright.sync_api import expect
+
+    admin_page.goto(f"{live_server}/")
+    admin_page.get_by_test_id("admin-link").click()
+    expect(admin_page).to_have_url(f"{live_server}/admin/sales")
+    links = admin_page.get_by_role("navigation", name="Admin").get_by_role("link")
+    toggle = admin_page.get_by_role("button", name="Admin menu")
+    if width == "phone":
+        expect(links.first).to_be_hidden()
+        toggle.click()
+        expect(toggle).to_have_attribute("aria-expanded", "true")
+    else:
+        expect(toggle).to_be_hidden()
+    expect(links).to_have_count(5)
+    admin_page.get_by_role("link", name="Schedules").click()
+    expect(admin_page).to_have_url(f"{live_server}/admin/schedules")
+    expect(admin_page.locator("[aria-current=page]")).to_have_text("Schedules")
+
+
+def test_sale_errors_stand_beside_their_fields(admin_page, live_server, app, width):
+    from playwright.sync_api import expect
+
+    open_sale(app, 5, starts_in=3600, title="Upcoming sale")
+    open_sale(app, 5, title="Open sale")
+    admin_page.goto(f"{live_server}/admin/sales")
+    states = admin_page.get_by_test_id("sale-state")
+    expect(states).to_have_count(2)
+    assert sorted(states.all_inner_texts()) == ["open", "upcoming"]
+
+    form = admin_page.locator("#new-sale")
+    form.get_by_label("Title").fill("Keyboards")
+    form.get_by_label("Product").fill("Mechanical keyboard")
+    form.get_by_label("Price (¥)").fill("0")
+    form.get_by_label("Stock").fill("10")
+    form.get_by_label("Starts").fill("2099-01-01T10:00")
+    form.get_by_label("Ends").fill("2099-01-01T11:00")
+    form.get_by_label("Picture address").fill("/static/no-such-picture.png")
+    preview = form.locator(".picture-preview")
+    expect(preview).to_have_attribute("data-state", "broken")  # before anything is saved
+    expect(preview).to_contain_text("does not load")
+    form.get_by_role("button", name="Create sale").click()
+    price = form.get_by_label("Price (¥)")
+    expect(price).to_have_attribute("aria-invalid", "true")
+    note = form.locator(".field-error")
+    expect(note).to_have_text("The price must be between ¥0.01 and ¥1,000,000.00.")
+    assert note.evaluate("(note) => note.previousElementSibling.name") == "price"
+    check_page(admin_page, "admin-sales-field-error", width)
+
+    price.fill("49")
+    form.get_by_label("Picture address").fill("/static/products/keyboard.svg")
+    expect(preview).to_have_attribute("data-state", "ok")
+    form.get_by_label("Starts").fill("2020-01-01T10:00")  # already past: confirm first
+    dialogs = []
+    admin_page.once("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    form.get_by_role("button", name="Create sale").click()
+    expect(admin_page.locator("#new-status")).to_contain_text("Not created")
+    assert "already past" in dialogs[0]
+    form.get_by_label("Starts").fill("2099-01-01T10:00")
+    form.get_by_role("button", name="Create sale").click()
+    expect(admin_page.locator("#new-status")).to_contain_text("Created “Keyboards”")
+    expect(form.locator(".field-error")).to_have_count(0)
+    expect(states).to_have_count(3)
+
+
+def test_banner_errors_stand_beside_their_fields(admin_page, live_server, app, width):
+    from playwright.sync_api import expect
+
+    from tests.helpers import add_banners
+
+    add_banners(app, "Spring sale", is_show=False)
+    admin_page.goto(f"{live_server}/admin/banners")
+    row = admin_page.get_by_test_id("banner-row").first
+    expect(row).to_contain_text("hidden")
+    expect(row.get_by_role("button", name="Save")).to_be_enabled()
+    image = row.get_by_label("Image URL of banner", exact=False)
+    image.fill("/static/a picture.png")
+    row.get_by_role("button", name="Save").click()
+    expect(image).to_have_attribute("aria-invalid", "true")
+    expect(row.locator(".field-error")).to_have_text(
+        "The picture address must not contain spaces: write %20 for one."
+    )
+    check_page(admin_page, "admin-banners-field-error", width)

@@ -18,7 +18,7 @@ from blueprints.ops.audit import audit
 from blueprints.queueing import queue_or_log
 from blueprints.seckill import admin, catalogue, export, gate, orders, payment, stock, tasks
 from exts import db, redis_client
-from models import SeckillActivity, SeckillOrder
+from models import SeckillActivity, SeckillOrder, User
 from models.types import utcnow
 
 bp = Blueprint("seckill", __name__, cli_group="seckill")
@@ -372,17 +372,30 @@ def admin_orders(activity_id: int):
               schema:
                 type: object
                 required: [orders]
-                properties: {orders: {type: array, items: Order}}
+                properties:
+                  orders:
+                    type: array
+                    items:
+                      allOf:
+                        - Order
+                        - type: object
+                          required: [buyer]
+                          properties: {buyer: {type: string, nullable: true}}
         404: NotFound
     """
     admin.get(activity_id)
     query = (
-        select(SeckillOrder)
+        select(SeckillOrder, User.email, User.phone)
+        .join(User, User.id == SeckillOrder.user_id)
         .where(SeckillOrder.activity_id == activity_id)
         .order_by(SeckillOrder.id)
         .limit(1000)
     )
-    return jsonify(orders=[order.to_json() for order in db.session.scalars(query)])
+    orders = [
+        {**order.to_json(), "buyer": email or phone}
+        for order, email, phone in db.session.execute(query)
+    ]
+    return jsonify(orders=orders)
 
 
 @bp.post("/api/admin/sales/<id:activity_id>/export")
