@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -40,7 +41,9 @@ def environment() -> tuple[dict[str, str], list[str]]:
         env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
         processes.append("redis")
     if env.get("FLOWER", "").lower() in {"1", "true", "yes", "on"}:
-        processes.append("flower")  # http://127.0.0.1:5555, see the README for basic auth
+        processes.append("flower")
+        # Locked as in production: a password of its own unless one is set.
+        env.setdefault("FLOWER_BASIC_AUTH", flower_login())
     if not env.get("MAIL_SERVER"):
         env["MAIL_SERVER"] = "127.0.0.1"
         env["MAIL_PORT"] = str(free_port())
@@ -58,6 +61,10 @@ def main() -> int:
         url_file.write_text(env["REDIS_URL"])
     print(f"Starting {', '.join(processes)}; open http://127.0.0.1:{env['PORT']}"
           " (Ctrl-C stops all).", flush=True)  # fmt: skip
+    if "flower" in processes:
+        user, password = env["FLOWER_BASIC_AUTH"].split(":", 1)
+        port = env.get("FLOWER_PORT", "5555")
+        print(f"Flower: http://127.0.0.1:{port} (user {user!r}, password {password!r}).")
     interrupted = []
     signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))  # honcho gets it too
     give_back = own_the_terminal()
@@ -83,6 +90,16 @@ def main() -> int:
         file=sys.stderr,
     )
     return code or 1
+
+
+def flower_login() -> str:
+    """'operator:<password>', made once and kept in instance/flower.auth."""
+    path = INSTANCE / "flower.auth"
+    if not path.exists():
+        INSTANCE.mkdir(exist_ok=True)
+        path.write_text(f"operator:{secrets.token_urlsafe(12)}")
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def own_the_terminal() -> Callable[[], None]:
