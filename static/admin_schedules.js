@@ -178,7 +178,11 @@ form.addEventListener("submit", async (event) => {
   const result = id
     ? await api("PATCH", `/api/admin/schedules/${id}`, body)
     : await api("POST", "/api/admin/schedules", body);
-  if (result.status !== (id ? 200 : 201)) return say(formStatus, "error", errorMessage(result));
+  if (result.status !== (id ? 200 : 201)) {
+    showFieldError(form, result);
+    return say(formStatus, "error", errorMessage(result));
+  }
+  clearFieldErrors(form);
   const entry = result.data.entry;
   stopEdit();
   await load();

@@ -323,6 +323,9 @@ def test_an_admin_edits_a_schedule_and_sees_its_next_run_change(
     form.get_by_label("Time zone").fill("Europe/Berlin")
     form.get_by_role("button", name="Save").click()
     expect(page.locator("#form-status")).to_contain_text("day of week field '7' is wrong")
+    crontab = form.get_by_role("textbox", name="Crontab")
+    expect(crontab).to_have_attribute("aria-invalid", "true")  # the error stands beside it
+    expect(form.locator(".field-error")).to_contain_text("day of week field '7' is wrong")
 
     form.get_by_role("textbox", name="Crontab").fill("30 4 * * *")
     form.get_by_role("button", name="Save").click()

@@ -45,16 +45,15 @@ def _text(body: dict[str, Any], name: str, max_length: int, required: bool) -> s
     value = body.get(name)
     if value is None or value == "":
         if required:
-            raise ApiError(400, "missing_field", f"'{name}' is required.")
+            raise ApiError(400, "missing_field", f"'{name}' is required.", field=name)
         return None
     if not isinstance(value, str):
-        raise ApiError(400, "invalid_field", f"'{name}' must be a string.")
+        raise ApiError(400, "invalid_field", f"'{name}' must be a string.", field=name)
     if len(value) > max_length:
-        raise ApiError(
-            400, "invalid_field", f"'{name}' is too long: {max_length} characters at most."
-        )
+        message = f"'{name}' is too long: {max_length} characters at most."
+        raise ApiError(400, "invalid_field", message, field=name)
     if not is_plain_text(value) or not value.strip():
-        raise ApiError(400, "invalid_field", f"'{name}' must be one line of text.")
+        raise ApiError(400, "invalid_field", f"'{name}' must be one line of text.", field=name)
     return value.strip()
 
 
@@ -63,13 +62,15 @@ def _arguments(body: dict[str, Any], name: str, kind: type) -> str:
     if not isinstance(value, kind):  # parsed JSON: an object's keys are strings
         example = '[1, "two"]' if kind is list else '{"key": "value"}'
         shape = "array" if kind is list else "object"
-        raise ApiError(400, "invalid_field", f"'{name}' must be a JSON {shape}, such as {example}.")
+        message = f"'{name}' must be a JSON {shape}, such as {example}."
+        raise ApiError(400, "invalid_field", message, field=name)
     text = json.dumps(value, ensure_ascii=False)
     if len(text) > MAX_ARGUMENTS:
         raise ApiError(
             400,
             "invalid_field",
             f"'{name}' is too long: {MAX_ARGUMENTS} characters of JSON at most.",
+            field=name,
         )
     return text
 
@@ -86,21 +87,20 @@ def _timing(body: dict[str, Any], values: dict[str, Any]) -> None:
             or not isinstance(every, int | float)
             or not 1 <= every <= MAX_EVERY
         ):
-            raise ApiError(
-                400, "invalid_field", f"'every_seconds' must be a number from 1 to {MAX_EVERY}."
-            )
+            message = f"'every_seconds' must be a number from 1 to {MAX_EVERY}."
+            raise ApiError(400, "invalid_field", message, field="every_seconds")
         values["every_seconds"] = float(every)
     if body.get("crontab") is not None:
         line = _text(body, "crontab", 200, required=True)
         try:
             values["crontab"] = " ".join(check_crontab(line or ""))
         except ValueError as error:
-            raise ApiError(400, "invalid_crontab", str(error)) from None
+            raise ApiError(400, "invalid_crontab", str(error), field="crontab") from None
     if "timezone" in body:
         zone = _text(body, "timezone", 64, required=False)
         if zone is not None and zone not in zoneinfo.available_timezones():
             message = f"'timezone' must be a zone such as Europe/Berlin, not {zone!r}."
-            raise ApiError(400, "invalid_timezone", message)
+            raise ApiError(400, "invalid_timezone", message, field="timezone")
         values["timezone"] = zone
     if body.get("run_at") is not None:
         values["run_at"] = moment_field(body, "run_at")
@@ -118,7 +118,7 @@ def clean(body: dict[str, Any], partial: bool) -> dict[str, Any]:
             values[name] = _text(body, name, 200, required=True)
     if "task" in values and values["task"] not in registered_tasks():
         message = f"No task named {values['task']!r} is registered; choose one the workers know."
-        raise ApiError(400, "unknown_task", message)
+        raise ApiError(400, "unknown_task", message, field="task")
     for name, kind in (("args", list), ("kwargs", dict)):
         if name in body:
             values[name] = _arguments(body, name, kind)
