@@ -9,10 +9,10 @@ function cell(row, ...children) {
   return td;
 }
 
-function action(text, onClick) {
+function action(text, onClick, kind = "secondary") {
   const element = document.createElement("button");
   element.type = "button";
-  element.className = "secondary";
+  element.className = kind;
   element.textContent = text;
   element.addEventListener("click", onClick);
   return element;
@@ -98,7 +98,7 @@ function render(sales) {
       const result = await api("POST", `/api/admin/sales/${sale.id}/close`, {});
       sayOutcome(listStatus, result, 200, `Closed “${sale.title}”.`);
       load();
-    });
+    }, "danger");
     close.disabled = sale.status === "closed";
     const details = document.createElement("tr");
     details.hidden = !open.has(sale.id);

@@ -19,9 +19,9 @@ function element(tag, text, attributes = {}) {
   return node;
 }
 
-function button(text, onClick, secondary) {
+function button(text, onClick, kind) {
   const node = element("button", text, {type: "button"});
-  if (secondary) node.className = "secondary";
+  if (kind) node.className = kind === true ? "secondary" : kind;  // or "danger"
   node.addEventListener("click", onClick);
   return node;
 }
@@ -68,7 +68,7 @@ function render() {
         if (result.status !== 204) return say(status, "error", errorMessage(result));
         await load();
         say(listStatus, "success", `Deleted “${entry.name}”.`);
-      }, true));
+      }, "danger"));
     }
     const name = element("td");
     name.append(element("strong", entry.name), element("div", entry.description, {className: "hint"}));
