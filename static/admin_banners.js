@@ -62,8 +62,8 @@ function render() {
       await load();
       say(listStatus, "success", `Deleted “${banner.title}”.`);
     }, "danger");
-    const up = button("↑", () => move(index, -1), "secondary");
-    const down = button("↓", () => move(index, 1), "secondary");
+    const up = button("Up", () => move(index, -1), "secondary");
+    const down = button("Down", () => move(index, 1), "secondary");
     up.setAttribute("aria-label", `Move banner ${banner.id} up`);
     down.setAttribute("aria-label", `Move banner ${banner.id} down`);
     up.disabled = index === 0;
