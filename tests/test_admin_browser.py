@@ -5,7 +5,11 @@ beside the field they are about. Screenshots land in tests/artifacts/."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
+from exts import db
+from models import PeriodicEntry, TaskRun
+from tests.helpers import add_banners, builtin_entry, wait_for
 from tests.pages import check_page, new_page, user_cookie
 from tests.seckill_helpers import open_sale
 
@@ -22,9 +26,24 @@ def admin_page(browser, live_server, app, width):
 
 
 @pytest.mark.parametrize("name", ADMIN_PAGES)
-def test_every_admin_page_fits_and_passes_axe(admin_page, live_server, app, worker, width, name):
+def test_every_admin_page_fits_and_passes_axe(
+    admin_page, live_server, app, celery_app, worker, width, name
+):
+    """Each page with rows in its tables: sales, banners, schedule entries, task runs."""
     open_sale(app, 5, title="Open sale", image_url="/static/products/keyboard.svg")
     open_sale(app, 5, starts_in=3600, title="Upcoming sale")
+    add_banners(app, "Spring sale", "Summer sale")
+    with app.app_context():
+        for name_ in ("reconcile-sales", "prune-task-history"):
+            db.session.add(PeriodicEntry(**builtin_entry(app, name_)))
+        db.session.commit()
+    ran = celery_app.send_task("seckill.reconcile")
+
+    def recorded():
+        with app.app_context():
+            return db.session.scalar(select(TaskRun.state).where(TaskRun.task_id == ran.id))
+
+    wait_for(lambda: recorded() == "SUCCESS", message="the run is in the history")
     admin_page.goto(f"{live_server}/admin/{name}")
     check_page(admin_page, f"admin-{name}", width)
 
@@ -96,8 +115,6 @@ def test_sale_errors_stand_beside_their_fields(admin_page, live_server, app, wid
 
 def test_banner_errors_stand_beside_their_fields(admin_page, live_server, app, width):
     from playwright.sync_api import expect
-
-    from tests.helpers import add_banners
 
     add_banners(app, "Spring sale", is_show=False)
     admin_page.goto(f"{live_server}/admin/banners")
