@@ -53,6 +53,7 @@ def environment() -> tuple[dict[str, str], list[str]]:
 
 def main() -> int:
     env, processes = environment()
+    INSTANCE.mkdir(exist_ok=True)  # the worker's state file and the embedded Redis live there
     flask = [sys.executable, "-m", "flask", "--app", "app"]
     subprocess.run([*flask, "db", "upgrade"], env=env, check=True, cwd=ROOT)
     subprocess.run([*flask, "seed"], env=env, check=True, cwd=ROOT)
