@@ -42,7 +42,15 @@ def wait_until_listening(celery_app, name: str, timeout: float = 60) -> None:
 
 
 def stop(*workers: subprocess.Popen | None) -> None:
-    for worker in workers:
-        if worker and worker.poll() is None:
-            worker.terminate()
+    """SIGTERM every one, then wait; one still running after 30 s is killed,
+    so no process outlives its test (a leftover worker answers the next
+    test's pings). Flower once took longer than that to stop on CI."""
+    running = [worker for worker in workers if worker and worker.poll() is None]
+    for worker in running:
+        worker.terminate()
+    for worker in running:
+        try:
             worker.wait(30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait(10)
