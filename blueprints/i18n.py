@@ -102,11 +102,8 @@ def shop_zone() -> ZoneInfo:
 def shop_time(moment: datetime | str) -> str:
     """'Dec 2, 2026, 12:43 China Standard Time (UTC+8)', in the page's language."""
     local = _local(moment)
-    locale = get_locale()
-    date = format_skeleton("yMMMd", local, locale=locale)
-    clock = format_skeleton("Hm", local, locale=locale)
-    when = str(locale.datetime_formats["medium"]).format(clock, date)  # '{1}, {0}' in English
-    return f"{when} {zone_label(local)}"
+    clock = format_skeleton("Hm", local, locale=get_locale())
+    return f"{_on_day(local, clock)} {zone_label(local)}"
 
 
 def shop_span(start: datetime | str, end: datetime | str) -> str:
@@ -115,10 +112,15 @@ def shop_span(start: datetime | str, end: datetime | str) -> str:
     start, end = (_local(moment) for moment in (start, end))
     if start.date() != end.date():
         return f"{shop_time(start)} – {shop_time(end)}"
+    hours = "–".join(format_skeleton("Hm", moment, locale=get_locale()) for moment in (start, end))
+    return f"{_on_day(start, hours)} {zone_label(start)}"
+
+
+def _on_day(local: datetime, clock: str) -> str:
+    """``clock`` on ``local``'s date, as the language joins them: 'Dec 2, 2026, 12:43'."""
     locale = get_locale()
-    date = format_skeleton("yMMMd", start, locale=locale)
-    hours = "–".join(format_skeleton("Hm", moment, locale=locale) for moment in (start, end))
-    return f"{str(locale.datetime_formats['medium']).format(hours, date)} {zone_label(start)}"
+    date = format_skeleton("yMMMd", local, locale=locale)
+    return str(locale.datetime_formats["medium"]).format(clock, date)  # '{1}, {0}' in English
 
 
 def _local(moment: datetime | str) -> datetime:

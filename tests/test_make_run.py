@@ -110,34 +110,33 @@ def test_the_console_is_quiet_and_ctrl_c_stops_cleanly(redis_base, tmp_path):
 
 
 def run_and_stop(terminal: Terminal, port: int) -> None:
-    if True:
-        terminal.wait_for(r"Running on http://127\.0\.0\.1", timeout=120)
-        terminal.wait_for(r"worker\.1", timeout=60)
-        time.sleep(3)  # the worker connects
-        base = f"http://127.0.0.1:{port}"
+    terminal.wait_for(r"Running on http://127\.0\.0\.1", timeout=120)
+    terminal.wait_for(r"worker\.1", timeout=60)
+    time.sleep(3)  # the worker connects
+    base = f"http://127.0.0.1:{port}"
 
-        mark = terminal.mark()
-        assert post_json(f"{base}/api/codes", {"channel": "email", "target": "dev@example.com"})
-        line = terminal.wait_for(r"[^\n]*mail to dev@example\.com[^\n]*", timeout=60, mark=mark)
-        assert re.search(r"code \d{6}", line.group()), line.group()
+    mark = terminal.mark()
+    assert post_json(f"{base}/api/codes", {"channel": "email", "target": "dev@example.com"})
+    line = terminal.wait_for(r"[^\n]*mail to dev@example\.com[^\n]*", timeout=60, mark=mark)
+    assert re.search(r"code \d{6}", line.group()), line.group()
+    time.sleep(2)
+    mail_lines = [ln for ln in terminal.since(mark).splitlines() if "dev@example.com" in ln]
+    assert len(mail_lines) == 1, terminal.since(mark)  # one line, not the MIME
+
+    # Half a minute of a sale page polling, with beat and the worker idle: silence.
+    mark = terminal.mark()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{base}/api/seckill/activities", timeout=10) as answer:
+            assert answer.status == 200
         time.sleep(2)
-        mail_lines = [ln for ln in terminal.since(mark).splitlines() if "dev@example.com" in ln]
-        assert len(mail_lines) == 1, terminal.since(mark)  # one line, not the MIME
+    assert terminal.since(mark).strip() == ""
 
-        # Half a minute of a sale page polling, with beat and the worker idle: silence.
-        mark = terminal.mark()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with urllib.request.urlopen(f"{base}/api/seckill/activities", timeout=10) as answer:
-                assert answer.status == 200
-            time.sleep(2)
-        assert terminal.since(mark).strip() == ""
-
-        os.write(terminal.fd, b"\x03")  # Ctrl-C, as the terminal sends it
-        status = terminal.exit_status(timeout=60)
-        assert status == 0, terminal.output[-3000:]
-        assert "every process shut down" in terminal.output
-        assert "Error 130" not in terminal.output and "one process exited" not in terminal.output
+    os.write(terminal.fd, b"\x03")  # Ctrl-C, as the terminal sends it
+    status = terminal.exit_status(timeout=60)
+    assert status == 0, terminal.output[-3000:]
+    assert "every process shut down" in terminal.output
+    assert "Error 130" not in terminal.output and "one process exited" not in terminal.output
 
 
 def kill_session(session: int) -> None:

@@ -24,19 +24,11 @@ ENDED_SALES_SHOWN_FOR = timedelta(days=7)
 
 def sale_cards(limit: int | None = None) -> list[dict]:
     """Sales as their cards show them: open first, then upcoming, then those
-    that ended in the last week; each with its state now."""
+    that ended in the last week; each with its state now. From the catalogue's
+    one-second snapshot, as the sale pages' polls are: the home page is hot too."""
     now = utcnow()
-    query = (
-        select(SeckillActivity)
-        .where(SeckillActivity.ends_at > now - ENDED_SALES_SHOWN_FOR)
-        .order_by(SeckillActivity.starts_at)
-        .limit(100)
-    )
-    sales = list(db.session.scalars(query))
-    left = stock.live_stock(sale.id for sale in sales)
-    cards = [
-        catalogue.public({**sale.to_json(), "stock_left": left[sale.id]}, now) for sale in sales
-    ]
+    since, _ = stock.local_day(now - ENDED_SALES_SHOWN_FOR)
+    cards = [catalogue.public(sale, now) for sale in catalogue.sales_snapshot(since)]
     order = {"open": 0, "upcoming": 1, "sold_out": 2, "ended": 3, "closed": 4}
     cards.sort(key=lambda card: order[card["state"]])
     return cards[:limit]
