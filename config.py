@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import os
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit
 
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -57,6 +60,89 @@ def embedded_redis_url() -> str:
     return "redis://127.0.0.1:6379/0"
 
 
+def _host_port(item: str, default_port: int) -> tuple[str, int]:
+    host, colon, port = item.rpartition(":")
+    return (host, int(port)) if colon else (item, default_port)
+
+
+@dataclass(frozen=True)
+class RedisTarget:
+    """Where Redis is: one server (``redis://host:port/db``), or the master a
+    Sentinel deployment names (``redis+sentinel://[:password@]host:port,host:port/master[/db]``,
+    the form `limits` reads, with the database number added)."""
+
+    url: str
+    sentinels: tuple[tuple[str, int], ...] = ()
+    master: str = ""
+    db: int = 0
+    password: str | None = None
+
+    @classmethod
+    def parse(cls, url: str) -> RedisTarget:
+        if not url.startswith("redis+sentinel://"):
+            return cls(url)
+        parts = urlsplit(url)
+        auth, _, hosts = parts.netloc.rpartition("@")
+        master, _, db = parts.path.strip("/").partition("/")
+        if not hosts or not master:
+            raise ValueError(
+                f"REDIS_URL {url!r}: expected redis+sentinel://host:port,.../master[/db]"
+            )
+        sentinels = tuple(_host_port(item, 26379) for item in hosts.split(","))
+        password = unquote(auth.partition(":")[2]) or None
+        return cls(url, sentinels, master, int(db or 0), password)
+
+
+def redis_settings(target: RedisTarget, env, cache_type: str, timeout: float) -> dict:
+    """What each Redis user needs to find the master: the rate limits
+    (`limits`), Flask-Caching, and Celery's broker and results (kombu's
+    sentinel transport, which asks the sentinels on every new connection)."""
+    limiter_options = {
+        "socket_timeout": timeout / 2,
+        "socket_connect_timeout": timeout / 2,
+        "retry": Retry(NoBackoff(), 0),
+    }
+    broker = env.get("CELERY_BROKER_URL")
+    results = env.get("CELERY_RESULT_BACKEND")
+    if not target.sentinels:
+        return {
+            "RATELIMIT_STORAGE_URI": target.url,
+            "RATELIMIT_STORAGE_OPTIONS": limiter_options,
+            "CACHE_TYPE": cache_type,
+            "CACHE_REDIS_URL": target.url,
+            "CELERY": {"broker_url": broker or target.url, "result_backend": results or target.url},
+        }
+    sentinel_kwargs = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+    if env.get("REDIS_SENTINEL_PASSWORD"):
+        sentinel_kwargs["password"] = env["REDIS_SENTINEL_PASSWORD"]
+    hosts = ",".join(f"{host}:{port}" for host, port in target.sentinels)
+    auth = f":{quote(target.password, safe='')}@" if target.password else ""
+    kombu_url = ";".join(f"sentinel://{auth}{h}:{p}/{target.db}" for h, p in target.sentinels)
+    kombu_options = {"master_name": target.master, "sentinel_kwargs": sentinel_kwargs}
+    celery: dict = {"broker_url": broker or kombu_url, "result_backend": results or kombu_url}
+    if celery["broker_url"].startswith("sentinel://"):
+        celery["broker_transport_options"] = kombu_options
+    if celery["result_backend"].startswith("sentinel://"):
+        celery["result_backend_transport_options"] = kombu_options
+    return {
+        "REDIS_SENTINEL_OPTIONS": sentinel_kwargs,
+        "RATELIMIT_STORAGE_URI": f"redis+sentinel://{hosts}/{target.master}",
+        "RATELIMIT_STORAGE_OPTIONS": {
+            **limiter_options,
+            "db": target.db,
+            "password": target.password,
+            "use_replicas": False,
+            "sentinel_kwargs": sentinel_kwargs,
+        },  # fmt: skip
+        "CACHE_TYPE": "RedisSentinelCache" if cache_type == "RedisCache" else cache_type,
+        "CACHE_REDIS_SENTINELS": list(target.sentinels),
+        "CACHE_REDIS_SENTINEL_MASTER": target.master,
+        "CACHE_REDIS_DB": target.db,
+        "CACHE_REDIS_PASSWORD": target.password,
+        "CELERY": celery,
+    }
+
+
 def from_env(env: os._Environ | dict = os.environ) -> dict:
     """All settings, from environment variables or their documented defaults."""
     redis_url = env.get("REDIS_URL") or embedded_redis_url()
@@ -68,7 +154,7 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
     redis_timeout = _float(env.get("REDIS_TIMEOUT"), 1.0)
     cache_type = env.get("CACHE_TYPE") or "SimpleCache"
     mail_sender = env.get("MAIL_DEFAULT_SENDER") or "Flash Shop <no-reply@localhost>"
-    return {
+    settings: dict[str, Any] = {
         "SECRET_KEY": env.get("SECRET_KEY") or instance_secret_key(),
         "DEBUG": debug,
         "LOG_LEVEL": (env.get("LOG_LEVEL") or "info").upper(),
@@ -81,6 +167,14 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": redis_url,
         "REDIS_TIMEOUT": redis_timeout,
+        # Writes that must survive a failover (reservations, codes) wait until
+        # this many replicas have them (blueprints/replication.py): 1 behind
+        # Sentinel, none for a single server.
+        "REDIS_WAIT_REPLICAS": int(
+            env.get("REDIS_WAIT_REPLICAS") or (1 if redis_url.startswith("redis+sentinel") else 0)
+        ),
+        "REDIS_WAIT_MS": int(env.get("REDIS_WAIT_MS") or 100),
+        "REDIS_WAIT_PAUSE": _float(env.get("REDIS_WAIT_PAUSE"), 1.0),
         "ADMIN_EMAILS": [e.lower() for e in _list(env.get("ADMIN_EMAILS"))],
         # Sessions: signed cookie, cleared on login so no pre-login state survives.
         "SESSION_COOKIE_HTTPONLY": True,
@@ -157,16 +251,10 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
         "CODE_IP_LIMIT": env.get("CODE_IP_LIMIT") or "20 per 10 minutes;5/minute",
         "LOGIN_IP_LIMIT": env.get("LOGIN_IP_LIMIT") or "30/minute",
         # Flask-Limiter
-        "RATELIMIT_STORAGE_URI": redis_url,
         # An unreachable Redis must not turn every request into an error: the
         # limits are kept in memory meanwhile, and Redis is tried again later.
         "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
-        "RATELIMIT_STORAGE_OPTIONS": {
-            "socket_timeout": redis_timeout / 2,
-            "socket_connect_timeout": redis_timeout / 2,
-            "retry": Retry(NoBackoff(), 0),
-        },
         "RATELIMIT_KEY_PREFIX": "limiter:v1",
         # Flask-WTF: pages post forms with a token; /api clients send it as a header.
         "WTF_CSRF_TIME_LIMIT": None,
@@ -196,13 +284,11 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
         # Flask-Caching: short-lived snapshots (the sale pages' polls), see the README.
         # In each process by default: it measured faster than RedisCache, and
         # keeps answering while Redis hangs.
-        "CACHE_TYPE": cache_type,
         "CACHE_OPTIONS": (  # for RedisCache: its own client, with our timeouts
             {"socket_timeout": redis_timeout, "socket_connect_timeout": redis_timeout}
             if cache_type == "RedisCache"
             else {}
         ),
-        "CACHE_REDIS_URL": redis_url,
         "CACHE_KEY_PREFIX": "cache:v1:",
         "TASK_OWNER_TTL": int(env.get("TASK_OWNER_TTL") or 86400),
         # Task history (blueprints/ops): every run, kept this long and at most this many.
@@ -221,8 +307,6 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
         # How long the dashboard waits for workers to answer a remote-control query.
         "WORKER_REPLY_TIMEOUT": _float(env.get("WORKER_REPLY_TIMEOUT"), 1.0),
         "CELERY": {
-            "broker_url": env.get("CELERY_BROKER_URL") or redis_url,
-            "result_backend": env.get("CELERY_RESULT_BACKEND") or redis_url,
             "task_serializer": "json",
             "result_serializer": "json",
             "accept_content": ["json"],
@@ -251,3 +335,12 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
             "beat_scheduler": "blueprints.schedules.beat:DatabaseScheduler",
         },
     }
+    where = redis_settings(RedisTarget.parse(redis_url), env, cache_type, redis_timeout)
+    celery = where.pop("CELERY")
+    settings.update(where)
+    celery["broker_transport_options"] = {
+        **settings["CELERY"]["broker_transport_options"],
+        **celery.get("broker_transport_options", {}),
+    }
+    settings["CELERY"].update(celery)
+    return settings

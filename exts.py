@@ -19,7 +19,10 @@ from flask_talisman import Talisman
 from flask_wtf import CSRFProtect
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+from redis.sentinel import Sentinel
 from sqlalchemy.orm import DeclarativeBase
+
+from config import RedisTarget
 
 
 class TimedConnection(Connection):
@@ -89,19 +92,33 @@ def _guarded_handshake(connection: redis_lib.Connection) -> None:
 
 
 class RedisClient:
-    """One Redis connection pool per app, from ``REDIS_URL``."""
+    """One Redis connection pool per app, from ``REDIS_URL``: one server, or
+    the master that Sentinel names (``redis+sentinel://``), followed through a
+    failover: each new connection asks the sentinels where the master is, and
+    a connection to a master demoted to replica is dropped on its first write."""
 
     def init_app(self, app: Flask) -> None:
         timeout = app.config["REDIS_TIMEOUT"]
-        app.extensions["redis"] = redis_lib.Redis.from_url(
-            app.config["REDIS_URL"],
-            decode_responses=True,
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-            health_check_interval=30,
-            retry=FailFast(pause=2 * timeout),
-            redis_connect_func=_guarded_handshake,
-        )
+        options = {
+            "decode_responses": True,
+            "socket_timeout": timeout,
+            "socket_connect_timeout": timeout,
+            "health_check_interval": 30,
+            "retry": FailFast(pause=2 * timeout),
+            "redis_connect_func": _guarded_handshake,
+        }
+        target = RedisTarget.parse(app.config["REDIS_URL"])
+        if target.sentinels:
+            sentinels = Sentinel(
+                target.sentinels,
+                sentinel_kwargs=app.config.get("REDIS_SENTINEL_OPTIONS", {}),
+            )
+            client = sentinels.master_for(
+                target.master, db=target.db, password=target.password, **options
+            )
+        else:
+            client = redis_lib.Redis.from_url(target.url, **options)
+        app.extensions["redis"] = client
 
     @property
     def current(self) -> redis_lib.Redis:

@@ -106,6 +106,11 @@ SCHEMAS: dict[str, dict] = {
             "status": {"type": "string", "enum": ["active", "closed"]},
         },
     },
+    "Reservation": {
+        "type": "object",
+        "required": ["seckill_id", "confirmed"],
+        "properties": {"seckill_id": {"type": "string"}, "confirmed": {"type": "boolean"}},
+    },
     "PublicSale": {
         "allOf": [
             "Sale",
@@ -116,7 +121,7 @@ SCHEMAS: dict[str, dict] = {
                     "stock_left": {"type": "integer", "nullable": True},
                     "state": {
                         "type": "string",
-                        "enum": ["upcoming", "open", "sold_out", "ended", "closed"],
+                        "enum": ["upcoming", "open", "paused", "sold_out", "ended", "closed"],
                     },
                 },
             },
@@ -132,7 +137,7 @@ SCHEMAS: dict[str, dict] = {
                     "stock_left": {"type": "integer", "nullable": True},
                     "state": {
                         "type": "string",
-                        "enum": ["upcoming", "open", "sold_out", "ended", "closed"],
+                        "enum": ["upcoming", "open", "paused", "sold_out", "ended", "closed"],
                         "description": "what a shopper sees now; status is what the admin set",
                     },
                     "orders": {"type": "object", "additionalProperties": {"type": "integer"}},

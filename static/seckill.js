@@ -49,6 +49,7 @@ function render() {
   const text = {
     upcoming: t("Opens in {time}", {time: clock(startsIn)}),
     open: t("Open now · ends in {time}", {time: clock(endsIn)}),
+    paused: t("Paused, back in a moment"),
     sold_out: t("Sold out"),
     ended: t("This sale is over"),
     closed: t("This sale was closed"),
@@ -103,20 +104,26 @@ async function purchase() {
   render();
   say(status, "pending", t("Sending your order…"));
   const result = await api("POST", `/api/seckill/${sale.id}`, {});
-  if (result.status === 202 || result.status === 409) {
+  if ([200, 202, 409].includes(result.status)) {
     if (result.status === 409) say(status, "pending", t("You already bought this one; checking your order…"));
-    return follow(result.data.seckill_id);
+    // 200: taken, but not yet on a second server; a failover now could lose it.
+    return follow(result.data.seckill_id, result.status === 200);
+  }
+  if (result.status === 503 && result.data?.error?.code === "sale_paused") {
+    say(status, "pending", t("The sale is paused for a moment. Trying again…"));
+    return setTimeout(purchase, 1000 * (result.retryAfter || 1));
   }
   purchasing = result.status === 410;
   say(status, "error", errorMessage(result));
   refresh();
 }
 
-async function follow(seckillId) {
+async function follow(seckillId, unconfirmed = false) {
   purchasing = true;
   render();
   const result = await api("GET", `/api/seckill/result/${seckillId}`);
-  if (result.status === 404) return showPurchase();  // its result expired: ask the order
+  // Its result expired: ask the order. Or, unconfirmed, a failover lost it.
+  if (result.status === 404) return showPurchase(unconfirmed);
   if (result.status !== 200) {
     say(status, "pending", t("Checking your order…"));
     return setTimeout(() => follow(seckillId), 2000);
@@ -124,7 +131,7 @@ async function follow(seckillId) {
   const body = result.data;
   if (body.code === 102 || body.code === 103) {
     say(status, "pending", body.code === 102 ? t("You got one! In the queue for your order…") : t("Writing your order…"));
-    return setTimeout(() => follow(seckillId), 2000);
+    return setTimeout(() => follow(seckillId, unconfirmed), 2000);
   }
   if (body.code === 100) return showPurchase();
   say(status, "error", body.message);
@@ -132,15 +139,16 @@ async function follow(seckillId) {
 
 // What the server knows of this buyer's purchase: nothing yet, a reservation
 // whose order is being written, or the order (waiting for payment, paid, cancelled).
-async function showPurchase() {
+async function showPurchase(mayBeLost = false) {
   const result = await api("GET", `/api/seckill/activities/${sale.id}/purchase`);
   if (result.status !== 200) {
     say(status, "pending", t("Checking your order…"));
-    return setTimeout(showPurchase, 2000);
+    return setTimeout(() => showPurchase(mayBeLost), 2000);
   }
   const purchase = result.data.purchase;
   purchasing = purchase !== null;
   render();
+  if (!purchase && mayBeLost) say(status, "error", t("Our server switched over just as you bought, and your order was lost. Press Buy again."));
   if (!purchase) return;
   const order = purchase.order;
   if (!order) return follow(purchase.seckill_id);

@@ -14,6 +14,7 @@ from redis import RedisError
 
 from blueprints.caching.interface import CACHES, InterfaceCache
 from blueprints.queueing import queue_or_log
+from config import RedisTarget
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +68,12 @@ def invalidate_after_commit(cache: InterfaceCache) -> None:
 def _broker_is_this_redis() -> bool:
     """Whether the broker is the Redis that just failed: asking it would only wait again."""
     config = current_app.config
-    broker = urlsplit(config["CELERY"]["broker_url"])
-    return (
-        broker.scheme.startswith("redis") and broker.netloc == urlsplit(config["REDIS_URL"]).netloc
-    )
+    broker = config["CELERY"]["broker_url"]
+    target = RedisTarget.parse(config["REDIS_URL"])
+    if target.sentinels:
+        return broker.startswith("sentinel://")
+    parts = urlsplit(broker)
+    return parts.scheme.startswith("redis") and parts.netloc == urlsplit(target.url).netloc
 
 
 def _invalidate_when_back(app, cache: InterfaceCache) -> None:

@@ -57,15 +57,17 @@ CHUNK = 50
 
 
 @cache
-def _limiter(redis_url: str) -> MovingWindowRateLimiter:
-    return MovingWindowRateLimiter(storage_from_string(redis_url))
+def _limiter(storage_uri: str) -> MovingWindowRateLimiter:
+    """On the rate limits' storage: the same Redis, found the same way (Sentinel)."""
+    options = current_app.config["RATELIMIT_STORAGE_OPTIONS"]
+    return MovingWindowRateLimiter(storage_from_string(storage_uri, **options))
 
 
 def _wait_for_slots(channel: str, count: int) -> None:
     """Block until the channel's rate allows ``count`` more messages."""
     config = current_app.config
     rate = parse(config[RATES[channel]])
-    limiter = _limiter(config["REDIS_URL"])
+    limiter = _limiter(config["RATELIMIT_STORAGE_URI"])
     key = f"reminder-{channel}"
     while count > 0:
         taken = min(count, rate.amount)  # more than a window holds never fits

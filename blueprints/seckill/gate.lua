@@ -5,8 +5,15 @@
 -- KEYS[4] the reservation's result (hash: state, ...)
 -- KEYS[5] the flag "an order drain has been asked for", so only one request asks
 -- KEYS[6] the buyer's live login sessions (sorted set of session ids)
+-- KEYS[7] the fence: the run id of the Redis server whose sale figures were last
+--         rebuilt from the database (failover.py). A promoted replica, or a server
+--         restarted from disk, may have lost writes: the sales pause until rebuilt.
 -- ARGV: user id, seckill id, now (epoch seconds), result ttl, activity id, max pending,
 --       session id ('' to skip the session check)
+local server = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
+if redis.call('GET', KEYS[7]) ~= server then
+  return {'paused'}
+end
 if ARGV[7] ~= '' and not redis.call('ZSCORE', KEYS[6], ARGV[7]) then
   return {'logged_out'}
 end
@@ -23,6 +30,10 @@ if now < tonumber(sale[2]) then
 end
 -- Before the stock: a second click never takes a second unit.
 local previous = redis.call('HGET', KEYS[2], ARGV[1])
+if previous == ARGV[2] then
+  -- The same call again (redis-py re-sends after a dropped connection): the same answer.
+  return {'ok', sale[1], 0}
+end
 if previous then
   return {'duplicate', previous}
 end

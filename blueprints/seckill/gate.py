@@ -9,52 +9,72 @@ from dataclasses import dataclass
 
 from flask import current_app
 
+from blueprints import replication
 from blueprints.auth.sessions import sessions_key
 from blueprints.caching.local import local_copies
-from blueprints.seckill.keys import DRAIN_KICKED, STREAM, buyers_key, result_key, sale_key
+from blueprints.seckill import failover
+from blueprints.seckill.keys import DRAIN_KICKED, FENCE, STREAM, buyers_key, result_key, sale_key
 from blueprints.seckill.stock import lua, remember_sold_out
 from exts import redis_client
 
 
 @dataclass
 class Verdict:
-    outcome: str  # ok, not_loaded, logged_out, closed, not_started, duplicate, sold_out, busy
+    # ok, not_loaded, logged_out, closed, not_started, duplicate, sold_out, busy, paused
+    outcome: str
     seckill_id: str | None = None
     starts_at: float | None = None
     left: int | None = None
     kick: bool = False  # the caller must ask for a drain task (tasks.ask_for_drain)
+    # On a replica too (or no replica is configured): a failover cannot erase it.
+    confirmed: bool = True
 
 
 def reserve(activity_id: int, user_id: int, session_id: str | None = None) -> Verdict:
     """Run the gate for ``user_id``; with ``session_id``, only while that login
-    session is live (see blueprints/auth/sessions.py)."""
+    session is live (see blueprints/auth/sessions.py). Paused sales are rebuilt
+    here first when no other process is at it (failover.py)."""
+    verdict = _reserve(activity_id, user_id, session_id)
+    if verdict.outcome == "paused" and failover.rebuild():
+        verdict = _reserve(activity_id, user_id, session_id)
+    return verdict
+
+
+def _reserve(activity_id: int, user_id: int, session_id: str | None) -> Verdict:
     config = current_app.config
     epoch = local_copies(redis_client.current).epoch
     seckill_id = str(uuid.uuid4())
-    outcome, *rest = lua("gate")(
-        keys=[
-            sale_key(activity_id),
-            buyers_key(activity_id),
-            STREAM,
-            result_key(seckill_id),
-            DRAIN_KICKED,
-            sessions_key(user_id),
-        ],
-        args=[
-            user_id,
-            seckill_id,
-            time.time(),
-            config["SECKILL_RESULT_TTL"],
-            activity_id,
-            config["SECKILL_MAX_PENDING"],
-            session_id or "",
-        ],
-    )
+    with redis_client.pipeline(transaction=False) as pipe:
+        lua("gate")(
+            keys=[
+                sale_key(activity_id),
+                buyers_key(activity_id),
+                STREAM,
+                result_key(seckill_id),
+                DRAIN_KICKED,
+                sessions_key(user_id),
+                FENCE,
+            ],
+            args=[
+                user_id,
+                seckill_id,
+                time.time(),
+                config["SECKILL_RESULT_TTL"],
+                activity_id,
+                config["SECKILL_MAX_PENDING"],
+                session_id or "",
+            ],
+            client=pipe,
+        )
+        # Sent in the same round trip, so a write the script did not make costs little.
+        replicated = replication.wait(pipe)
+        (outcome, *rest), *acks = pipe.execute()
     if outcome == "ok":
         left = int(rest[0])
         if left == 0:
             remember_sold_out(activity_id, epoch)
-        return Verdict("ok", seckill_id=seckill_id, left=left, kick=rest[1] == 1)
+        return Verdict("ok", seckill_id=seckill_id, left=left, kick=rest[1] == 1,
+                       confirmed=replicated(acks))  # fmt: skip
     if outcome == "sold_out":
         remember_sold_out(activity_id, epoch)
     if outcome == "duplicate":

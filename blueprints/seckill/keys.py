@@ -5,6 +5,8 @@ from __future__ import annotations
 STREAM = "seckill:v1:reservations"  # reservations the gate took, for the order writers
 GROUP = "order-writers"
 DRAIN_KICKED = "seckill:v1:drain:kicked"  # a drain task has been asked for
+FENCE = "seckill:v1:fence"  # the run id of the server whose sales were rebuilt (failover.py)
+REBUILDING = "seckill:v1:rebuilding"  # one process rebuilds at a time
 
 
 def sale_key(activity_id: int) -> str:

@@ -23,6 +23,9 @@ from models.types import utcnow
 
 bp = Blueprint("seckill", __name__, cli_group="seckill")
 NOT_OPEN_YET = lazy_gettext("The sale has not opened yet: wait for the countdown.")
+SALE_PAUSED = lazy_gettext(
+    "The sale is paused for a moment while we check its stock. Back in a moment."
+)
 
 
 @bp.cli.command("preload")
@@ -126,14 +129,18 @@ def buy(activity_id: int):
         required: true
         content: {application/json: {schema: Empty}}
       responses:
-        202:
-          description: Reserved; the order is being written
+        200:
+          description: >
+            Taken, but no replica confirmed it in time: a Redis failover now
+            could lose it. Poll the result: 404 there means it was lost.
           content:
             application/json:
-              schema:
-                type: object
-                required: [seckill_id]
-                properties: {seckill_id: {type: string}}
+              schema: Reservation
+        202:
+          description: Reserved (on a replica too); the order is being written
+          content:
+            application/json:
+              schema: Reservation
         401: NotLoggedIn
         403:
           description: Not open yet, or over
@@ -147,6 +154,11 @@ def buy(activity_id: int):
                 allOf: [Error, {type: object, properties: {seckill_id: {type: string}}}]
         410:
           description: Sold out
+          content: {application/json: {schema: Error}}
+        503:
+          description: >
+            Busy, or paused for a moment while the sale is rebuilt after a
+            Redis failover (sale_paused); try again after Retry-After
           content: {application/json: {schema: Error}}
     """
     json_body()  # JSON only: no other site can post it without a CORS preflight
@@ -165,7 +177,8 @@ def buy(activity_id: int):
     if verdict.outcome == "ok":
         if verdict.kick:
             tasks.ask_for_drain()
-        return jsonify(seckill_id=verdict.seckill_id), 202
+        status = 202 if verdict.confirmed else 200
+        return jsonify(seckill_id=verdict.seckill_id, confirmed=verdict.confirmed), status
     if verdict.outcome == "duplicate":
         error = {"code": "already_bought", "message": _("You already bought this one.")}
         return jsonify(error=error, seckill_id=verdict.seckill_id), 409
@@ -174,6 +187,8 @@ def buy(activity_id: int):
     if verdict.outcome == "not_started":
         wait = max(1, int((verdict.starts_at or 0) - time.time()))
         raise ApiError(403, "not_open_yet", NOT_OPEN_YET, retry_after=wait)
+    if verdict.outcome == "paused":
+        raise ApiError(503, "sale_paused", SALE_PAUSED, retry_after=1)
     if verdict.outcome == "busy":
         raise ApiError(503, "busy", _("Too many orders at once. Press Buy again in a second."),
                        retry_after=1)  # fmt: skip

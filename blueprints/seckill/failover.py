@@ -1,0 +1,148 @@
+"""After a failover: the sales rebuilt from the database before anyone buys again.
+
+Redis replicates asynchronously, so a promoted replica (or a server restarted
+from its disk) can lack the last writes before the switch: a decrement whose
+order is already written (the unit would sell twice), or a buyer's mark. The
+gate therefore answers only on the server whose figures were rebuilt: the
+fence key holds that server's run id, which a replica does not share and a
+restart changes. Until the fence matches, every sale is paused; the first
+process to notice rebuilds them all:
+
+    stock  = total - (orders that hold a unit  ∪  reservations still in the stream)
+    buyers = the buyers of every order  ∪  those of the reservations in the stream
+
+The stream is read before the orders, so a reservation written into an order
+in between is counted once (by its reservation id), never missed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any
+
+import redis
+from sqlalchemy import select
+
+from blueprints.seckill.keys import (
+    FENCE,
+    REBUILDING,
+    STREAM,
+    buyers_key,
+    returned_key,
+    sale_key,
+)
+from blueprints.seckill.stock import allow_sales_again, local_day
+from exts import db, redis_client
+from models import SeckillActivity, SeckillOrder
+
+log = logging.getLogger(__name__)
+
+LOCK_SECONDS = 30  # longer than a rebuild takes; a rebuilder that dies frees it this late
+
+
+def paused() -> bool:
+    """The sales wait for a rebuild on the server that answers now."""
+    with redis_client.pipeline(transaction=False) as pipe:
+        pipe.info("server")
+        pipe.get(FENCE)
+        info, fence = pipe.execute()
+    return fence != info["run_id"]
+
+
+def paused_now() -> bool:
+    """For the pages: whether the sales are still paused once this process
+    tried to rebuild them. Not when Redis does not answer: that is not a pause."""
+    try:
+        return paused() and not rebuild()
+    except redis.RedisError:
+        return False
+
+
+def rebuild(wait: float = 2.0) -> bool:
+    """Rebuild every sale that runs today; whether the sales are open again.
+    While another process rebuilds, wait up to ``wait`` seconds for it: a
+    rebuild takes a fraction of a second, and a rush of buyers should not
+    see a pause that short."""
+    client = redis_client.current
+    token = str(uuid.uuid4())
+    deadline = time.monotonic() + wait
+    while not client.set(REBUILDING, token, nx=True, ex=LOCK_SECONDS):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    started = time.monotonic()
+    try:
+        info: Any = client.info("server")
+        server = info["run_id"]
+        if client.get(FENCE) == server:
+            return True  # rebuilt by another process meanwhile
+        rebuilt = _rebuild(client, server)
+    finally:
+        if client.get(REBUILDING) == token:
+            client.delete(REBUILDING)
+    log.warning(
+        "Redis server %s: rebuilt %d sales from the database in %.2f s; sales are open again",
+        server, len(rebuilt), time.monotonic() - started,
+    )  # fmt: skip
+    for activity_id in rebuilt:
+        allow_sales_again(activity_id)
+    return True
+
+
+def _rebuild(client: redis.Redis, server: str) -> list[int]:
+    entries: Any = client.xrange(STREAM)
+    in_flight = {fields["seckill_id"]: fields for _, fields in entries if fields}
+    start, end = local_day()
+    sales = db.session.scalars(
+        select(SeckillActivity).where(
+            SeckillActivity.starts_at < end, SeckillActivity.ends_at > start
+        )
+    ).all()
+    orders = db.session.execute(
+        select(
+            SeckillOrder.activity_id,
+            SeckillOrder.user_id,
+            SeckillOrder.reservation_id,
+            SeckillOrder.status,
+        ).where(SeckillOrder.activity_id.in_([sale.id for sale in sales]))
+    ).all()
+    written = {order.reservation_id for order in orders}
+    with client.pipeline(transaction=True) as pipe:  # all sales and the fence at once
+        for sale in sales:
+            held = {
+                o.reservation_id
+                for o in orders
+                if o.activity_id == sale.id and o.status != "cancelled"
+            }
+            buyers = {str(o.user_id): o.reservation_id for o in orders if o.activity_id == sale.id}
+            returned = [
+                o.reservation_id
+                for o in orders
+                if o.activity_id == sale.id and o.status == "cancelled"
+            ]
+            for seckill_id, fields in in_flight.items():
+                if int(fields["activity"]) == sale.id and seckill_id not in written:
+                    held.add(seckill_id)
+                    buyers[fields["user"]] = seckill_id
+            _write_sale(pipe, sale, max(0, sale.total_stock - len(held)), buyers, returned)
+        pipe.set(FENCE, server)
+        pipe.execute()
+    return [sale.id for sale in sales]
+
+
+def _write_sale(pipe, sale: SeckillActivity, stock: int, buyers: dict, returned: list) -> None:
+    keys = sale_key(sale.id), buyers_key(sale.id), returned_key(sale.id)
+    pipe.delete(keys[0], keys[1])
+    pipe.hset(keys[0], mapping={
+        "stock": stock, "total": sale.total_stock, "starts_at": sale.starts_at.timestamp(),
+        "ends_at": sale.ends_at.timestamp(), "status": sale.status, "price_cents": sale.price_cents,
+    })  # fmt: skip
+    if buyers:
+        pipe.hset(keys[1], mapping=buyers)
+    if returned:
+        pipe.sadd(keys[2], *returned)  # added to, never replaced: a unit goes back once
+    expire_at = int(sale.ends_at.timestamp() + 2 * 86400)  # as stock.preload
+    for key in keys:
+        pipe.expireat(key, expire_at)
