@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.error
+import urllib.request
 
 from exts import db
 from models import Banner
@@ -67,3 +70,20 @@ def builtin_entry(app, name: str) -> dict:
     from blueprints.schedules.entries import builtin_entries
 
     return next(entry for entry in builtin_entries(app.config) if entry["name"] == name)
+
+
+def http_call(base: str, method: str, path: str, body=None, cookie: str | None = None):
+    """(status, headers, parsed body or text, seconds taken)."""
+    headers = {"Content-Type": "application/json", **({"Cookie": cookie} if cookie else {})}
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(f"{base}{path}", data=data, method=method, headers=headers)
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            status, answer_headers, raw = response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        with error:
+            status, answer_headers, raw = error.code, error.headers, error.read()
+    elapsed = time.monotonic() - started
+    is_json = answer_headers.get("Content-Type", "").startswith("application/json")
+    return status, answer_headers, json.loads(raw) if is_json and raw else raw, elapsed

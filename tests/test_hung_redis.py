@@ -7,13 +7,9 @@ The product runs under gunicorn here, as in production, against a Redis of its o
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -26,29 +22,13 @@ from devtools import free_port, redis_server
 from exts import db, redis_client
 from models import Banner, User
 from tests.helpers import add_banners, wait_for
+from tests.helpers import http_call as call
 from tests.seckill_helpers import open_sale, session_cookie
 from tests.workers import worker_env
 
 pytestmark = pytest.mark.integration
 
 FAST = 2.5  # seconds: "about 2 s", with room for a busy machine
-
-
-def call(base: str, method: str, path: str, body=None, cookie: str | None = None):
-    """(status, headers, parsed body or text, seconds taken)."""
-    headers = {"Content-Type": "application/json", **({"Cookie": cookie} if cookie else {})}
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(f"{base}{path}", data=data, method=method, headers=headers)
-    started = time.monotonic()
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            status, answer_headers, raw = response.status, response.headers, response.read()
-    except urllib.error.HTTPError as error:
-        with error:
-            status, answer_headers, raw = error.code, error.headers, error.read()
-    elapsed = time.monotonic() - started
-    is_json = answer_headers.get("Content-Type", "").startswith("application/json")
-    return status, answer_headers, json.loads(raw) if is_json and raw else raw, elapsed
 
 
 @pytest.fixture

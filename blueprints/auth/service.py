@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from blueprints.i18n import N_
 from blueprints.lua import script
+from blueprints.replication import Replicas
 from blueprints.streams import Entry, StreamConsumer
 from exts import db, redis_client
 from models import User
@@ -162,8 +163,10 @@ class CodeStore:
         secret_key: str,
         rules: CodeRules,
         clock: Callable[[], float] = time.time,
+        replicas: Replicas | None = None,
     ) -> None:
         self.redis = client
+        self.replicas = replicas or Replicas()
         self.secret = secret_key.encode()
         self.rules = rules
         self.clock = clock
@@ -210,7 +213,9 @@ class CodeStore:
         now = self.clock()
         rules = self.rules
         budget = rules.sms_daily_budget if channel == "sms" else 0
-        verdict, seconds, *kick = self._issue(
+        pipe = self.redis.pipeline(transaction=False)
+        self._issue(
+            client=pipe,
             keys=[
                 _code_key(purpose, target, holder),
                 f"auth:v1:sends:{target}:{requester}",
@@ -246,6 +251,10 @@ class CodeStore:
                 locale,
             ],
         )
+        # The code and its send on a replica before the answer, so a
+        # failover does not take back a code the user is about to receive.
+        self.replicas.wait(pipe)
+        (verdict, seconds, *kick), *_ = pipe.execute()
         if verdict != "ok":
             raise SendRefused(verdict, int(seconds))
         return IssuedCode(code, int(seconds), task_id, kick=kick == [1])
@@ -298,7 +307,10 @@ def code_store() -> CodeStore:
     if "code_store" not in extensions:
         config = current_app.config
         extensions["code_store"] = CodeStore(
-            redis_client.current, config["SECRET_KEY"], CodeRules.from_config(config)
+            redis_client.current,
+            config["SECRET_KEY"],
+            CodeRules.from_config(config),
+            replicas=Replicas.of_app(),
         )
     return extensions["code_store"]
 

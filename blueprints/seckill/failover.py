@@ -25,7 +25,9 @@ from typing import Any
 import redis
 from sqlalchemy import select
 
+from blueprints.seckill import tasks
 from blueprints.seckill.keys import (
+    DRAIN_KICKED,
     FENCE,
     REBUILDING,
     STREAM,
@@ -39,7 +41,7 @@ from models import SeckillActivity, SeckillOrder
 
 log = logging.getLogger(__name__)
 
-LOCK_SECONDS = 30  # longer than a rebuild takes; a rebuilder that dies frees it this late
+LOCK_SECONDS = 10  # far longer than a rebuild takes; a rebuilder that dies frees it this late
 
 
 def paused() -> bool:
@@ -68,7 +70,7 @@ def rebuild(wait: float = 2.0) -> bool:
     client = redis_client.current
     token = str(uuid.uuid4())
     deadline = time.monotonic() + wait
-    while not client.set(REBUILDING, token, nx=True, ex=LOCK_SECONDS):
+    while not _lock(client, token):
         if time.monotonic() > deadline:
             return False
         time.sleep(0.05)
@@ -78,7 +80,10 @@ def rebuild(wait: float = 2.0) -> bool:
         server = info["run_id"]
         if client.get(FENCE) == server:
             return True  # rebuilt by another process meanwhile
-        rebuilt = _rebuild(client, server)
+        rebuilt, in_flight = _rebuild(client, server)
+    except Exception:
+        log.exception("rebuilding the sales failed; the next buyer or page tries again")
+        raise
     finally:
         if client.get(REBUILDING) == token:
             client.delete(REBUILDING)
@@ -88,10 +93,21 @@ def rebuild(wait: float = 2.0) -> bool:
     )  # fmt: skip
     for activity_id in rebuilt:
         allow_sales_again(activity_id)
+    if in_flight:  # the drain asked for before the switch may be lost with it
+        tasks.ask_for_drain()
     return True
 
 
-def _rebuild(client: redis.Redis, server: str) -> list[int]:
+def _lock(client: redis.Redis, token: str) -> bool:
+    # Or ours already: redis-py re-sends a SET whose answer a dropped
+    # connection lost, and the second one finds the key the first one set.
+    return bool(client.set(REBUILDING, token, nx=True, ex=LOCK_SECONDS)) or (
+        client.get(REBUILDING) == token
+    )
+
+
+def _rebuild(client: redis.Redis, server: str) -> tuple[list[int], int]:
+    """The sales rebuilt, and the reservations waiting in the stream."""
     entries: Any = client.xrange(STREAM)
     in_flight = {fields["seckill_id"]: fields for _, fields in entries if fields}
     start, end = local_day()
@@ -128,8 +144,10 @@ def _rebuild(client: redis.Redis, server: str) -> list[int]:
                     buyers[fields["user"]] = seckill_id
             _write_sale(pipe, sale, max(0, sale.total_stock - len(held)), buyers, returned)
         pipe.set(FENCE, server)
+        if in_flight:
+            pipe.set(DRAIN_KICKED, "1", ex=10)  # the caller asks for a drain
         pipe.execute()
-    return [sale.id for sale in sales]
+    return [sale.id for sale in sales], len(in_flight)
 
 
 def _write_sale(pipe, sale: SeckillActivity, stock: int, buyers: dict, returned: list) -> None:

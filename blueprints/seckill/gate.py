@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 from flask import current_app
 
-from blueprints import replication
 from blueprints.auth.sessions import sessions_key
 from blueprints.caching.local import local_copies
+from blueprints.replication import Replicas
 from blueprints.seckill import failover
 from blueprints.seckill.keys import DRAIN_KICKED, FENCE, STREAM, buyers_key, result_key, sale_key
 from blueprints.seckill.stock import lua, remember_sold_out
@@ -67,7 +67,7 @@ def _reserve(activity_id: int, user_id: int, session_id: str | None) -> Verdict:
             client=pipe,
         )
         # Sent in the same round trip, so a write the script did not make costs little.
-        replicated = replication.wait(pipe)
+        replicated = Replicas.of_app().wait(pipe)
         (outcome, *rest), *acks = pipe.execute()
     if outcome == "ok":
         left = int(rest[0])
