@@ -100,9 +100,7 @@ def _code_for(base: str, mailbox, address: str) -> tuple[requests.Session, str]:
     return browser, mailbox.last_code_for(address, timeout=60, since=mark)
 
 
-def test_master_killed_in_a_rush_loses_nothing_and_oversells_nothing(
-    app, sentinels, shop, mailbox
-):
+def test_master_killed_in_a_rush_loses_nothing_and_oversells_nothing(app, sentinels, shop, mailbox):
     base = shop
     sale_id = open_sale(app, STOCK)
     cookies = _cookies_on(app, sentinels, make_buyers(app, BUYERS, prefix="rush"))
