@@ -50,7 +50,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(settings.INSTANCE))
     values = settings.from_env()
     overrides = dict(config or {})
-    values["CELERY"] = {**values["CELERY"], **overrides.pop("CELERY", {})}
+    values["CELERY"] = settings.on_rabbitmq({**values["CELERY"], **overrides.pop("CELERY", {})})
     values.update(overrides)
     app.config.update(values)
     unknown = set(app.config["SMS_PROVIDERS"]) - set(PROVIDERS)

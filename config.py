@@ -143,6 +143,25 @@ def redis_settings(target: RedisTarget, env, cache_type: str, timeout: float) ->
     }
 
 
+def on_rabbitmq(celery: dict) -> dict:
+    """Celery's settings, plus what makes RabbitMQ keep every task: quorum
+    queues (replicated, on disk) and publisher confirms (a publish returns
+    once the broker has the message). Countdowns then use RabbitMQ's native
+    delayed delivery, which needs a topic exchange; the exchange has a new
+    name because RabbitMQ cannot change an existing one's type."""
+    if not celery["broker_url"].startswith(("amqp://", "amqps://", "pyamqp://")):
+        return celery
+    return {
+        **celery,
+        "task_default_queue_type": "quorum",
+        "task_create_missing_queue_type": "quorum",
+        "task_default_exchange": "tasks",
+        "task_default_exchange_type": "topic",
+        "task_create_missing_queue_exchange_type": "topic",
+        "broker_transport_options": {**celery["broker_transport_options"], "confirm_publish": True},
+    }
+
+
 def from_env(env: os._Environ | dict = os.environ) -> dict:
     """All settings, from environment variables or their documented defaults."""
     redis_url = env.get("REDIS_URL") or embedded_redis_url()

@@ -14,6 +14,16 @@ from celery.signals import worker_process_init
 from flask import Flask
 
 
+class ShopCelery(Celery):
+    def send_task(self, name, args=None, kwargs=None, countdown=None, eta=None, **options):
+        # On RabbitMQ quorum queues Celery 5.6 delays natively, by whole
+        # seconds, and raises ValueError for a countdown between 0 and 1
+        # (kombu's calculate_routing_key): wait the whole second instead.
+        if countdown is not None and 0 < countdown < 1:
+            countdown = 1
+        return super().send_task(name, args, kwargs, countdown=countdown, eta=eta, **options)
+
+
 def make_celery(app: Flask) -> Celery:
     """A Celery app configured from ``app.config["CELERY"]``.
 
@@ -26,7 +36,7 @@ def make_celery(app: Flask) -> Celery:
             with app.app_context():
                 return self.run(*args, **kwargs)
 
-    celery_app = Celery(app.name, task_cls=FlaskTask)
+    celery_app = ShopCelery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(app.config["CELERY"])
     celery_app.set_default()
     app.extensions["celery"] = celery_app

@@ -124,9 +124,25 @@ def worker(celery_app):
     """A real Celery worker consuming from the real broker, in this process."""
     # A shared broker (RabbitMQ) keeps what earlier runs left queued: tasks for
     # databases and Redis servers that no longer exist. Start empty.
+    if celery_app.conf.broker_url.startswith("amqp"):
+        _drop_queues_of_older_runs(celery_app)
     celery_app.control.purge()
     with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
         yield
+
+
+# The queues with fixed names that tests consume from (the rest have new names each run).
+TEST_QUEUES = ("celery", "crash-test", "flower-test", "terminate")
+
+
+def _drop_queues_of_older_runs(celery_app) -> None:
+    """Delete the queues (and their direct exchanges) that older runs left on a
+    shared RabbitMQ: it cannot redeclare a classic queue as a quorum queue."""
+    with celery_app.connection_for_write() as connection:
+        channel = connection.default_channel
+        for name in TEST_QUEUES:
+            channel.queue_delete(name)
+            channel.exchange_delete(name)
 
 
 @pytest.fixture(autouse=True)
