@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import time
 
+import sqlalchemy.exc
 from celery import shared_task
 from flask import current_app
+from redis import RedisError
 
 from blueprints.jobs.progress import Progress
 from blueprints.ops import metrics
@@ -18,7 +20,13 @@ from exts import redis_client
 log = logging.getLogger(__name__)
 
 
-@shared_task(name="seckill.drain_orders", acks_late=True, reject_on_worker_lost=True)
+@shared_task(
+    name="seckill.drain_orders", acks_late=True, reject_on_worker_lost=True,
+    # The database or Redis restarting: try again soon rather than wait for
+    # the minute's reconciliation (what the failed try held is claimed again).
+    autoretry_for=(sqlalchemy.exc.OperationalError, RedisError), max_retries=20,
+    retry_backoff=1, retry_backoff_max=10,
+)  # fmt: skip
 def drain_orders() -> int:
     """Write the orders of waiting reservations. Idempotent: each reservation
     becomes one order however often it is read (a unique reservation id)."""
