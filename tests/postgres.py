@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -55,8 +56,6 @@ class PostgresNode:
         self._run("pg_ctl", "stop", "-D", str(self.data), "-w", "-m", "fast")
 
     def remove(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):  # not running
             self.stop()
-        except subprocess.CalledProcessError:
-            pass  # not running
         shutil.rmtree(self.workdir, ignore_errors=True)
