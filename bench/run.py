@@ -5,6 +5,7 @@ from bench import (
     bench_beat,
     bench_codes,
     bench_reminders,
+    bench_replicated_gate,
     bench_sale_page,
     bench_seckill,
     bench_task_history,
@@ -16,6 +17,7 @@ if __name__ == "__main__":
     bench_banners.main()
     bench_sale_page.main()
     bench_seckill.main()
+    bench_replicated_gate.main()
     bench_tasks.main()
     bench_task_history.main()
     bench_reminders.main()

@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from blueprints.i18n import N_
-from blueprints.lua import script
+from blueprints.lua import run_then, script
 from blueprints.replication import Replicas
 from blueprints.streams import Entry, StreamConsumer
 from exts import db, redis_client
@@ -213,9 +213,12 @@ class CodeStore:
         now = self.clock()
         rules = self.rules
         budget = rules.sms_daily_budget if channel == "sms" else 0
-        pipe = self.redis.pipeline(transaction=False)
-        self._issue(
-            client=pipe,
+        # The code and its send on a replica before the answer, so a failover
+        # does not take back a code the user is about to receive.
+        ((verdict, seconds, *kick), *_), _ = run_then(
+            self.redis,
+            self._issue,
+            then=self.replicas.wait,
             keys=[
                 _code_key(purpose, target, holder),
                 f"auth:v1:sends:{target}:{requester}",
@@ -251,10 +254,6 @@ class CodeStore:
                 locale,
             ],
         )
-        # The code and its send on a replica before the answer, so a
-        # failover does not take back a code the user is about to receive.
-        self.replicas.wait(pipe)
-        (verdict, seconds, *kick), *_ = pipe.execute()
         if verdict != "ok":
             raise SendRefused(verdict, int(seconds))
         return IssuedCode(code, int(seconds), task_id, kick=kick == [1])

@@ -11,6 +11,7 @@ from flask import current_app
 
 from blueprints.auth.sessions import sessions_key
 from blueprints.caching.local import local_copies
+from blueprints.lua import run_then
 from blueprints.replication import Replicas
 from blueprints.seckill import failover
 from blueprints.seckill.keys import DRAIN_KICKED, FENCE, STREAM, buyers_key, result_key, sale_key
@@ -44,31 +45,28 @@ def _reserve(activity_id: int, user_id: int, session_id: str | None) -> Verdict:
     config = current_app.config
     epoch = local_copies(redis_client.current).epoch
     seckill_id = str(uuid.uuid4())
-    with redis_client.pipeline(transaction=False) as pipe:
-        lua("gate")(
-            keys=[
-                sale_key(activity_id),
-                buyers_key(activity_id),
-                STREAM,
-                result_key(seckill_id),
-                DRAIN_KICKED,
-                sessions_key(user_id),
-                FENCE,
-            ],
-            args=[
-                user_id,
-                seckill_id,
-                time.time(),
-                config["SECKILL_RESULT_TTL"],
-                activity_id,
-                config["SECKILL_MAX_PENDING"],
-                session_id or "",
-            ],
-            client=pipe,
-        )
-        # Sent in the same round trip, so a write the script did not make costs little.
-        replicated = Replicas.of_app().wait(pipe)
-        (outcome, *rest), *acks = pipe.execute()
+    keys = [
+        sale_key(activity_id),
+        buyers_key(activity_id),
+        STREAM,
+        result_key(seckill_id),
+        DRAIN_KICKED,
+        sessions_key(user_id),
+        FENCE,
+    ]
+    args = [
+        user_id,
+        seckill_id,
+        time.time(),
+        config["SECKILL_RESULT_TTL"],
+        activity_id,
+        config["SECKILL_MAX_PENDING"],
+        session_id or "",
+    ]
+    # WAIT in the same round trip as the script, on the same connection.
+    ((outcome, *rest), *acks), replicated = run_then(
+        redis_client.current, lua("gate"), keys, args, then=Replicas.of_app().wait
+    )
     if outcome == "ok":
         left = int(rest[0])
         if left == 0:
