@@ -1,6 +1,7 @@
 """Flash sales end to end: the gate, orders written by a real worker, results, payment."""
 
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
@@ -393,3 +394,42 @@ def test_polled_sale_reads_cost_one_database_read_a_second(app, client):
     finally:
         with app.app_context():
             event.remove(db.engine, "before_cursor_execute", count)
+
+
+def test_a_replayed_gate_call_returns_the_same_reservation(app, app_redis, monkeypatch):
+    """redis-py sends a command again when the connection drops before the
+    answer: the gate sees the very same call twice and must answer it twice
+    the same, with one unit taken."""
+    activity_id = open_sale(app, 5)
+    (buyer,) = make_buyers(app, 1)
+    same = uuid.uuid4()
+    monkeypatch.setattr(gate.uuid, "uuid4", lambda: same)
+    with app.app_context():
+        first = gate.reserve(activity_id, buyer)
+        again = gate.reserve(activity_id, buyer)
+    assert (first.outcome, again.outcome) == ("ok", "ok")
+    assert first.seckill_id == again.seckill_id == str(same)
+    assert app_redis.hget(keys.sale_key(activity_id), "stock") == "4", "one unit taken"
+    assert app_redis.xlen(keys.STREAM) == 1, "one reservation to write"
+
+
+def test_a_sale_waiting_for_its_rebuild_says_paused(app, client, app_redis):
+    """After a failover the sales pause until one process rebuilt them from
+    the database (failover.py): pages say so, and Buy says when to try again."""
+    activity_id = open_sale(app, 5)
+    (buyer,) = make_buyers(app, 1)
+    as_user(app, client, buyer)
+    app_redis.set(keys.FENCE, "the-old-master")  # what a promoted replica holds
+    app_redis.set(keys.REBUILDING, "another-process", ex=30)  # a rebuild under way elsewhere
+
+    assert (
+        client.get(f"/api/seckill/activities/{activity_id}").json["activity"]["state"] == "paused"
+    )
+    refused = buy(client, activity_id)
+    assert refused.status_code == 503 and refused.json["error"]["code"] == "sale_paused"
+    assert refused.headers["Retry-After"] == "1" and "paused" in refused.json["error"]["message"]
+
+    app_redis.delete(keys.REBUILDING)  # that process died: its lock lapsed
+    time.sleep(1.1)  # the page's snapshot is a second old at most
+    assert client.get(f"/api/seckill/activities/{activity_id}").json["activity"]["state"] == "open"
+    assert buy(client, activity_id).status_code == 202
