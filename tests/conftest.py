@@ -132,7 +132,7 @@ def worker(celery_app):
 
 
 # The queues with fixed names that tests consume from (the rest have new names each run).
-TEST_QUEUES = ("celery", "crash-test", "flower-test", "terminate", "db-restart")
+TEST_QUEUES = ("celery", "crash-test", "flower-test", "terminate", "db-restart", "several-hosts")
 
 
 def _drop_queues_of_older_runs(celery_app) -> None:
