@@ -8,8 +8,6 @@ The product runs under gunicorn here, as in production, against a Redis of its o
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -17,14 +15,13 @@ import redis
 from sqlalchemy import select
 
 from blueprints.auth.sessions import sessions_key
-from config import ROOT
 from devtools import free_port, redis_server
 from exts import db, redis_client
 from models import Banner, User
 from tests.helpers import add_banners, wait_for
 from tests.helpers import http_call as call
 from tests.seckill_helpers import open_sale, session_cookie
-from tests.workers import worker_env
+from tests.workers import start_web_process, worker_env
 
 pytestmark = pytest.mark.integration
 
@@ -45,15 +42,8 @@ def stack(app, tmp_path):
         ADMIN_EMAILS="admin@example.com",
         HTTPS="0",  # the test speaks plain HTTP
     )
-    web_port = free_port()
-    web = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "2", "--threads", "4",
-         "-b", f"127.0.0.1:{web_port}", "--log-level", "warning", "app:create_app()"],
-        env=env, cwd=ROOT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{web_port}"
+    web, base = start_web_process(env, workers=2)
     try:
-        wait_for(lambda: _answers(base), timeout=30, message="gunicorn is up")
         yield base, redis_process, redis.Redis.from_url(f"{url}/0")
     finally:
         redis_process.send_signal(signal.SIGCONT)
@@ -61,13 +51,6 @@ def stack(app, tmp_path):
         web.wait(20)
         redis_process.kill()
         redis_process.wait(10)
-
-
-def _answers(base: str) -> bool:
-    try:
-        return call(base, "GET", "/healthz")[0] == 200
-    except OSError:
-        return False
 
 
 def test_every_endpoint_answers_fast_while_redis_hangs(app, stack):

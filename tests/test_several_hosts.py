@@ -5,20 +5,22 @@ process, a login made on one holds on the other, and one beat sends."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 
 import pytest
 import requests
 
 from blueprints.schedules.beat import LOCK_KEY
-from config import ROOT
-from devtools import free_port
 from tests.helpers import wait_for
 from tests.seckill_helpers import open_sale
 from tests.test_beat import sends, start_beat
-from tests.workers import start_worker_process, stop, wait_until_listening, worker_env
+from tests.workers import (
+    start_web_process,
+    start_worker_process,
+    stop,
+    wait_until_listening,
+    worker_env,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -27,34 +29,16 @@ QUEUE = "several-hosts"
 TASKS = 40
 
 
-def start_web(env: dict) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    web = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "1", "--threads", "4",
-         "-b", f"127.0.0.1:{port}", "--log-level", "warning", "app:create_app()"],
-        env=env, cwd=ROOT,
-    )  # fmt: skip
-    return web, f"http://127.0.0.1:{port}"
-
-
-def _up(base: str) -> bool:
-    try:
-        return requests.get(f"{base}/healthz", timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
-
-
 def test_two_hosts_share_tasks_results_logins_and_one_beat(
     app, celery_app, app_redis, mailbox, tmp_path
 ):
     env = worker_env(app, ADMIN_EMAILS="admin@example.com", HTTPS="0")
     workers = [start_worker_process(env, "-Q", f"celery,{QUEUE}", "-n", name) for name in HOSTS]
-    (web_a, base_a), (web_b, base_b) = start_web(env), start_web(env)
+    (web_a, base_a), (web_b, base_b) = start_web_process(env), start_web_process(env)
     beats = []
     try:
         for name in HOSTS:
             wait_until_listening(celery_app, name)
-        wait_for(lambda: _up(base_a) and _up(base_b), timeout=60, message="both web processes")
 
         # Tasks are shared: both hosts' workers take some of them.
         for _ in range(TASKS):

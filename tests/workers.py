@@ -6,8 +6,10 @@ import os
 import subprocess
 import sys
 import time
+import urllib.request
 
 from config import ROOT
+from devtools import free_port
 
 
 def worker_env(app, **overrides: str) -> dict[str, str]:
@@ -54,3 +56,30 @@ def stop(*workers: subprocess.Popen | None) -> None:
         except subprocess.TimeoutExpired:
             worker.kill()
             worker.wait(10)
+
+
+def start_web_process(env: dict[str, str], workers: int = 1, threads: int = 4):
+    """gunicorn serving the product on a free port, as in production; (process,
+    base URL) once it answers /healthz."""
+    port = free_port()
+    web = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", str(workers), "--threads", str(threads),
+         "-b", f"127.0.0.1:{port}", "--log-level", "warning", "app:create_app()"],
+        env=env, cwd=ROOT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while not _answers(base):
+        if web.poll() is not None or time.monotonic() > deadline:
+            stop(web)
+            raise AssertionError(f"gunicorn did not answer on {base}")
+        time.sleep(0.2)
+    return web, base
+
+
+def _answers(base: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
