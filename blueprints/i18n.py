@@ -176,6 +176,7 @@ def translated_script_messages() -> dict[str, str | list[str]]:
 SALE_STATES = {
     "upcoming": lazy_gettext("Upcoming"),
     "open": lazy_gettext("Open now"),
+    "paused": lazy_gettext("Paused, back in a moment"),  # after a Redis failover
     "sold_out": lazy_gettext("Sold out"),
     "ended": lazy_gettext("Ended"),
     "closed": lazy_gettext("Closed"),

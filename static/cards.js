@@ -14,6 +14,7 @@
   const LABELS = {
     upcoming: t("Upcoming"),
     open: t("Open now"),
+    paused: t("Paused, back in a moment"),
     sold_out: t("Sold out"),
     ended: t("Ended"),
     closed: t("Closed"),
@@ -38,7 +39,7 @@
       const startsIn = Date.parse(card.dataset.startsAt) - now;
       const endsIn = Date.parse(card.dataset.endsAt) - now;
       if (state === "upcoming" && startsIn <= 0) state = "open";  // the next refresh confirms
-      if ((state === "open" || state === "sold_out") && endsIn <= 0) state = "ended";
+      if (["open", "paused", "sold_out"].includes(state) && endsIn <= 0) state = "ended";
       setState(card, state);
       const countdown = card.querySelector("[data-role=countdown]");
       countdown.textContent = state === "upcoming" ? t("Opens in {time}", {time: clock(startsIn)})

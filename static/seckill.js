@@ -41,7 +41,7 @@ function render() {
   const endsIn = Date.parse(activity.ends_at) - now;
   let state = activity.state;
   if (state === "upcoming" && startsIn <= 0) state = "open";  // the next refresh confirms
-  if (state === "open" && endsIn <= 0) state = "ended";
+  if ((state === "open" || state === "paused") && endsIn <= 0) state = "ended";
   if (root.dataset.state !== state) {
     announce(state);
     root.dataset.state = state;

@@ -234,3 +234,29 @@ def test_the_carousel_on_a_phone(browser, live_server, app, width):
     expect(slides.nth(1)).to_be_visible()
     check(page, "carousel", width)
     context.close()
+
+
+def test_a_sale_paused_after_a_failover_says_so_then_sells(
+    browser, live_server, worker, app, app_redis, width
+):
+    """While the sales wait for their rebuild after a Redis failover (another
+    process holds it here), the page says so instead of failing; once the
+    rebuild can run, the next poll reopens the sale and Buy works."""
+    from playwright.sync_api import expect
+
+    sale = open_sale(app, 3, title="Sneaker sale", image_url="/static/products/sneakers.svg")
+    page = new_page(browser, width, cookie=user_cookie(app, f"paused-{width}@example.com"),
+                    base=live_server)  # fmt: skip
+    app_redis.set(keys.FENCE, "the-old-master")  # what a promoted replica holds
+    app_redis.set(keys.REBUILDING, "another-process", ex=60)
+    page.goto(f"{live_server}/seckill/{sale}")
+    expect(page.locator("#countdown")).to_have_text("Paused, back in a moment")
+    expect(page.locator("#buy")).to_be_disabled()
+    check(page, "sale-paused", width)
+
+    app_redis.delete(keys.REBUILDING)  # that process died; its lock lapsed
+    expect(page.locator("#buy")).to_be_enabled()  # the next poll rebuilt and reopened it
+    expect(page.locator("#countdown")).to_contain_text("Open now")
+    page.get_by_role("button", name="Buy now").click()
+    expect(page.locator("#buy-status")).to_contain_text("is placed. Pay to keep it.")
+    page.context.close()
