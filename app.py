@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -48,8 +49,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     the nested CELERY dict is merged, not replaced.
     """
     app = Flask(__name__, instance_path=str(settings.INSTANCE))
-    values = settings.from_env()
     overrides = dict(config or {})
+    # What follows from REDIS_URL (the limits', the cache's, Celery's) follows an override too.
+    redis_url = overrides.get("REDIS_URL") or os.environ.get("REDIS_URL", "")
+    values = settings.from_env({**os.environ, "REDIS_URL": redis_url})
     values["CELERY"] = settings.on_rabbitmq({**values["CELERY"], **overrides.pop("CELERY", {})})
     values.update(overrides)
     app.config.update(values)
