@@ -78,7 +78,8 @@ def rebuild(wait: float = 2.0) -> bool:
     try:
         info: Any = client.info("server")
         server = info["run_id"]
-        if client.get(FENCE) == server:
+        fence = client.get(FENCE)
+        if fence == server:
             return True  # rebuilt by another process meanwhile
         rebuilt, in_flight = _rebuild(client, server)
     except Exception:
@@ -87,7 +88,10 @@ def rebuild(wait: float = 2.0) -> bool:
     finally:
         if client.get(REBUILDING) == token:
             client.delete(REBUILDING)
-    log.warning(
+    # A new Redis (an empty one, at first start) is routine; another server
+    # than the one last rebuilt means a failover or a restart.
+    log.log(
+        logging.INFO if fence is None else logging.WARNING,
         "Redis server %s: rebuilt %d sales from the database in %.2f s; sales are open again",
         server, len(rebuilt), time.monotonic() - started,
     )  # fmt: skip
