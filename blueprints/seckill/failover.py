@@ -57,7 +57,7 @@ def paused_now() -> bool:
     """For the pages: whether the sales are still paused once this process
     tried to rebuild them. Not when Redis does not answer: that is not a pause."""
     try:
-        return paused() and not rebuild()
+        return paused() and not rebuild(wait=0)  # a page does not wait for it
     except redis.RedisError:
         return False
 
