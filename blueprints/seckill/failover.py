@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections import defaultdict
 from typing import Any
 
 import redis
@@ -35,7 +36,7 @@ from blueprints.seckill.keys import (
     returned_key,
     sale_key,
 )
-from blueprints.seckill.stock import allow_sales_again, local_day
+from blueprints.seckill.stock import allow_sales_again, sales_today
 from exts import db, redis_client
 from models import SeckillActivity, SeckillOrder
 
@@ -114,38 +115,29 @@ def _rebuild(client: redis.Redis, server: str) -> tuple[list[int], int]:
     """The sales rebuilt, and the reservations waiting in the stream."""
     entries: Any = client.xrange(STREAM)
     in_flight = {fields["seckill_id"]: fields for _, fields in entries if fields}
-    start, end = local_day()
-    sales = db.session.scalars(
-        select(SeckillActivity).where(
-            SeckillActivity.starts_at < end, SeckillActivity.ends_at > start
-        )
-    ).all()
-    orders = db.session.execute(
+    sales = sales_today()
+    orders: defaultdict[int, list] = defaultdict(list)  # per sale
+    for order in db.session.execute(
         select(
             SeckillOrder.activity_id,
             SeckillOrder.user_id,
             SeckillOrder.reservation_id,
             SeckillOrder.status,
         ).where(SeckillOrder.activity_id.in_([sale.id for sale in sales]))
-    ).all()
-    written = {order.reservation_id for order in orders}
+    ):
+        orders[order.activity_id].append(order)
+    waiting: defaultdict[int, list] = defaultdict(list)  # per sale, not yet written
+    written = {order.reservation_id for sale_orders in orders.values() for order in sale_orders}
+    for seckill_id, fields in in_flight.items():
+        if seckill_id not in written:
+            waiting[int(fields["activity"])].append((fields["user"], seckill_id))
     with client.pipeline(transaction=True) as pipe:  # all sales and the fence at once
         for sale in sales:
-            held = {
-                o.reservation_id
-                for o in orders
-                if o.activity_id == sale.id and o.status != "cancelled"
-            }
-            buyers = {str(o.user_id): o.reservation_id for o in orders if o.activity_id == sale.id}
-            returned = [
-                o.reservation_id
-                for o in orders
-                if o.activity_id == sale.id and o.status == "cancelled"
-            ]
-            for seckill_id, fields in in_flight.items():
-                if int(fields["activity"]) == sale.id and seckill_id not in written:
-                    held.add(seckill_id)
-                    buyers[fields["user"]] = seckill_id
+            held = {o.reservation_id for o in orders[sale.id] if o.status != "cancelled"}
+            held.update(seckill_id for _, seckill_id in waiting[sale.id])
+            buyers = {str(o.user_id): o.reservation_id for o in orders[sale.id]}
+            buyers.update(waiting[sale.id])
+            returned = [o.reservation_id for o in orders[sale.id] if o.status == "cancelled"]
             _write_sale(pipe, sale, max(0, sale.total_stock - len(held)), buyers, returned)
         pipe.set(FENCE, server)
         if in_flight:

@@ -64,14 +64,19 @@ def preload(activity: SeckillActivity) -> int:
     return stock
 
 
-def preload_today(now: datetime | None = None) -> list[int]:
-    """Load every sale that runs today (in TIMEZONE); their ids."""
+def sales_today(now: datetime | None = None) -> list[SeckillActivity]:
+    """Every sale that runs today (in TIMEZONE)."""
     start, end = local_day(now)
     query = select(SeckillActivity).where(
         SeckillActivity.starts_at < end, SeckillActivity.ends_at > start
     )
+    return list(db.session.scalars(query))
+
+
+def preload_today(now: datetime | None = None) -> list[int]:
+    """Load every sale that runs today (in TIMEZONE); their ids."""
     loaded = []
-    for activity in db.session.scalars(query):
+    for activity in sales_today(now):
         preload(activity)
         loaded.append(activity.id)
     return loaded
