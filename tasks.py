@@ -13,6 +13,8 @@ from celery._state import _set_task_join_will_block
 from celery.signals import worker_process_init
 from flask import Flask
 
+from blueprints.queueing import queue_of
+
 
 class ShopCelery(Celery):
     def send_task(self, name, args=None, kwargs=None, countdown=None, eta=None, **options):
@@ -21,6 +23,12 @@ class ShopCelery(Celery):
         # (kombu's calculate_routing_key): wait the whole second instead.
         if countdown is not None and 0 < countdown < 1:
             countdown = 1
+        # A retry names the exchange and routing key it came by, not its
+        # queue; native delayed delivery then routes it by the default
+        # queue's key ("celery"), so a retry on another queue went astray.
+        if options.get("queue") is None and options.get("routing_key"):
+            options["queue"] = queue_of(options.pop("routing_key"))
+            options.pop("exchange", None)
         return super().send_task(name, args, kwargs, countdown=countdown, eta=eta, **options)
 
 

@@ -24,3 +24,17 @@ def queue_or_log(task, args: tuple = (), **options) -> bool:
     except (OperationalError, RedisError) as error:
         log.warning("could not queue %s: %s", task.name, error)
         return False
+
+
+DELAY_BITS = 28  # kombu.transport.native_delayed_delivery
+
+
+def queue_of(routing_key: str | None) -> str | None:
+    """The queue a routing key leads to. RabbitMQ's native delayed delivery
+    prefixes it with the delay in 28 binary digits ("0.0.…1.1.celery")."""
+    if not routing_key:
+        return None
+    parts = routing_key.split(".", DELAY_BITS)
+    if len(parts) > DELAY_BITS and all(bit in "01" for bit in parts[:DELAY_BITS]):
+        return parts[DELAY_BITS]
+    return routing_key

@@ -12,17 +12,15 @@ from __future__ import annotations
 import time
 
 import pytest
-from celery import Celery
 from sqlalchemy import func, select
 
-import config
 from blueprints.seckill import gate, keys
 from exts import db
 from models import SeckillOrder
 from tests.helpers import wait_for
 from tests.rabbitmq import RabbitNode
 from tests.seckill_helpers import make_buyers, open_sale, order_count
-from tests.workers import start_worker_process, stop, worker_env
+from tests.workers import sender, start_worker_process, stop, worker_env
 
 pytestmark = pytest.mark.integration
 
@@ -54,10 +52,9 @@ def test_a_rabbitmq_restart_mid_drain_loses_no_order_and_no_task(app, app_redis,
         SECKILL_PAY_TIMEOUT=str(PAY_TIMEOUT),
     )
     worker = start_worker_process(env, "-n", "restart@%h")
-    sender = Celery(set_as_current=False)
-    sender.conf.update(config.on_rabbitmq({**app.config["CELERY"], "broker_url": rabbitmq.url}))
+    client = sender(rabbitmq.url)
     try:
-        sender.send_task("seckill.drain_orders")
+        client.send_task("seckill.drain_orders")
         wait_for(lambda: order_count(app, sale_id) >= 100, timeout=60, message="draining")
         rabbitmq.stop()
         stopped = time.monotonic()

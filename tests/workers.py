@@ -8,6 +8,9 @@ import sys
 import time
 import urllib.request
 
+from celery import Celery
+
+import config
 from config import ROOT
 from devtools import free_port
 
@@ -83,3 +86,14 @@ def _answers(base: str) -> bool:
             return response.status == 200
     except OSError:
         return False
+
+
+def sender(broker_url: str) -> Celery:
+    """A Celery app that sends to ``broker_url`` as the product does (on
+    RabbitMQ: quorum queues and a topic exchange, which a plain app would
+    declare otherwise, and the product's workers could not use)."""
+    client = Celery(set_as_current=False)
+    client.conf.update(
+        config.on_rabbitmq({"broker_url": broker_url, "broker_transport_options": {}})
+    )
+    return client

@@ -33,6 +33,7 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from blueprints.ops import metrics
 from blueprints.ops.redaction import recorded_arguments
+from blueprints.queueing import queue_of
 from exts import db
 from models import TaskRun
 from models.types import utcnow
@@ -49,7 +50,6 @@ MAX_BUFFERED = 100_000  # changes kept while the database is away; older ones ar
 # lands (every signal gives them); the upsert leaves these indexed columns alone,
 # so their indexes are not rewritten on each state change (a third of a write).
 IDENTITY = ("name", "parent_id", "root_id", "group_id", "retry_of")
-DELAY_BITS = 28  # kombu.transport.native_delayed_delivery
 KEEP_FIRST = ("queue", "arguments", "replayable", "periodic_entry")  # the first known value
 TAKE_NEWEST = ("worker", "result", "error", "traceback", "runtime")  # the latest known value
 RUN_COLUMNS = ("task_id", "state", "state_at", "seen_at", "retries", "timeline", *IDENTITY,
@@ -231,18 +231,7 @@ def _task_of(name: str | None):
 
 
 def _queue(delivery_info: dict | None) -> str | None:
-    return _queue_named((delivery_info or {}).get("routing_key"))
-
-
-def _queue_named(routing_key: str | None) -> str | None:
-    """The queue a routing key leads to. RabbitMQ's native delayed delivery
-    prefixes it with the delay in 28 binary digits ("0.0.…1.1.celery")."""
-    if not routing_key:
-        return None
-    parts = routing_key.split(".", DELAY_BITS)
-    if len(parts) > DELAY_BITS and all(bit in "01" for bit in parts[:DELAY_BITS]):
-        return parts[DELAY_BITS]
-    return routing_key
+    return queue_of((delivery_info or {}).get("routing_key"))
 
 
 def _connect() -> None:
@@ -257,7 +246,7 @@ def _connect() -> None:
             return
         args, kwargs = (body or ((), {}))[:2]
         arguments, replayable = recorded_arguments(_task_of(sender), args, kwargs)
-        record(headers.get("id"), "SENT", name=sender, queue=_queue_named(routing_key),
+        record(headers.get("id"), "SENT", name=sender, queue=queue_of(routing_key),
                arguments=arguments, replayable=replayable, parent_id=headers.get("parent_id"),
                root_id=headers.get("root_id"), group_id=headers.get("group"),
                periodic_entry=headers.get("periodic_task_name"),
