@@ -1,5 +1,6 @@
 """The gate: who may take a unit, decided in one Lua call (gate.lua) that
-touches neither the database nor the broker."""
+touches neither the database nor the broker; only the first call on a new
+Redis server rebuilds the sales from the database first (failover.py)."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ class Verdict:
 def reserve(activity_id: int, user_id: int, session_id: str | None = None) -> Verdict:
     """Run the gate for ``user_id``; with ``session_id``, only while that login
     session is live (see blueprints/auth/sessions.py). Paused sales are rebuilt
-    here first when no other process is at it (failover.py)."""
+    here first, or, while another process rebuilds them, after waiting for it."""
     verdict = _reserve(activity_id, user_id, session_id)
     if verdict.outcome == "paused" and failover.rebuild():
         verdict = _reserve(activity_id, user_id, session_id)
