@@ -42,7 +42,7 @@ from models import SeckillActivity, SeckillOrder
 
 log = logging.getLogger(__name__)
 
-LOCK_SECONDS = 10  # far longer than a rebuild takes; a rebuilder that dies frees it this late
+LOCK_SECONDS = 5  # far longer than a rebuild takes; a rebuilder that dies frees it this late
 
 
 def paused() -> bool:
@@ -87,8 +87,7 @@ def rebuild(wait: float = 2.0) -> bool:
         log.exception("rebuilding the sales failed; the next buyer or page tries again")
         raise
     finally:
-        if client.get(REBUILDING) == token:
-            client.delete(REBUILDING)
+        _unlock(client, token)
     # A new Redis (an empty one, at first start) is routine; another server
     # than the one last rebuilt means a failover or a restart.
     log.log(
@@ -109,6 +108,19 @@ def _lock(client: redis.Redis, token: str) -> bool:
     return bool(client.set(REBUILDING, token, nx=True, ex=LOCK_SECONDS)) or (
         client.get(REBUILDING) == token
     )
+
+
+def _unlock(client: redis.Redis, token: str) -> None:
+    # Mid-failover a call can fail (a pooled connection, or a sentinel, still
+    # on the old master): try again for a moment rather than leave the sales
+    # paused until the lock lapses.
+    for _ in range(5):
+        try:
+            if client.get(REBUILDING) == token:
+                client.delete(REBUILDING)
+            return
+        except redis.RedisError:
+            time.sleep(0.2)
 
 
 def _rebuild(client: redis.Redis, server: str) -> tuple[list[int], int]:
