@@ -36,7 +36,7 @@ from blueprints.seckill.keys import (
     returned_key,
     sale_key,
 )
-from blueprints.seckill.stock import allow_sales_again, sales_today
+from blueprints.seckill.stock import allow_sales_again, keys_expire_at, sales_today
 from exts import db, redis_client
 from models import SeckillActivity, SeckillOrder
 
@@ -47,11 +47,17 @@ LOCK_SECONDS = 5  # far longer than a rebuild takes; a rebuilder that dies frees
 
 def paused() -> bool:
     """The sales wait for a rebuild on the server that answers now."""
-    with redis_client.pipeline(transaction=False) as pipe:
+    server, fence = _server_and_fence(redis_client.current)
+    return fence != server
+
+
+def _server_and_fence(client: redis.Redis) -> tuple[str, str | None]:
+    """The run id of the server that answers, and the fence it holds."""
+    with client.pipeline(transaction=False) as pipe:
         pipe.info("server")
         pipe.get(FENCE)
         info, fence = pipe.execute()
-    return fence != info["run_id"]
+    return info["run_id"], fence
 
 
 def paused_now() -> bool:
@@ -77,9 +83,7 @@ def rebuild(wait: float = 2.0) -> bool:
         time.sleep(0.05)
     started = time.monotonic()
     try:
-        info: Any = client.info("server")
-        server = info["run_id"]
-        fence = client.get(FENCE)
+        server, fence = _server_and_fence(client)
         if fence == server:
             return True  # rebuilt by another process meanwhile
         rebuilt, in_flight = _rebuild(client, server)
@@ -169,6 +173,5 @@ def _write_sale(pipe, sale: SeckillActivity, stock: int, buyers: dict, returned:
         pipe.hset(keys[1], mapping=buyers)
     if returned:
         pipe.sadd(keys[2], *returned)  # added to, never replaced: a unit goes back once
-    expire_at = int(sale.ends_at.timestamp() + 2 * 86400)  # as stock.preload
     for key in keys:
-        pipe.expireat(key, expire_at)
+        pipe.expireat(key, keys_expire_at(sale))

@@ -45,10 +45,15 @@ def sold_count(activity_id: int) -> int:
     return db.session.scalar(query) or 0
 
 
+def keys_expire_at(activity: SeckillActivity) -> int:
+    """When a sale's keys go: two days after it ends (results and buyers outlive it)."""
+    return int(activity.ends_at.timestamp() + 2 * 86400)
+
+
 def preload(activity: SeckillActivity) -> int:
     """Load ``activity`` into Redis (idempotent, never resets stock); its stock there."""
     keys = [sale_key(activity.id), buyers_key(activity.id), returned_key(activity.id)]
-    expire_at = int(activity.ends_at.timestamp() + 2 * 86400)  # results and buyers outlive the sale
+    expire_at = keys_expire_at(activity)
     args = [
         max(0, activity.total_stock - sold_count(activity.id)),
         activity.total_stock,
