@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import logging
 import time
-import unicodedata
-from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 import redis
 import sqlalchemy.exc
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -49,6 +45,40 @@ class ApiError(Exception):
         self.message = message
         self.retry_after = retry_after
         self.field = field
+
+
+class Refused(Exception):
+    """A rule of the shop said no. Services raise it with a code; the answer's
+    status comes from STATUS, the one place that maps them to HTTP."""
+
+    def __init__(
+        self, code: str, message: str, field: str | None = None, retry_after: int | None = None
+    ) -> None:
+        message = str(message)
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+        self.retry_after = retry_after
+
+
+STATUS = {  # a Refused code's HTTP status; any other is 400
+    "not_logged_in": 401,
+    "forbidden": 403,
+    "not_open_yet": 403,
+    "closed": 403,
+    "not_found": 404,
+    "already_bought": 409,
+    "payment_refused": 409,
+    "sold_out": 410,
+    "cooldown": 429,
+    "too_many_codes": 429,
+    "target_limit": 429,
+    "budget_exhausted": 503,
+    "queue_unavailable": 503,
+    "sale_paused": 503,
+    "busy": 503,
+}
 
 
 def error_response(
@@ -94,118 +124,6 @@ class JSONProvider(DefaultJSONProvider):
             raise ValueError("JSON nested too deeply") from None
 
 
-def json_body() -> dict[str, Any]:
-    """The request's JSON object, or a 400 that says what is wrong with it
-    (require_json_writes has refused any other Content-Type)."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ApiError(400, "invalid_json", "The body must be a JSON object.")
-    return body
-
-
-# Fields as the admin forms label them: an error names its field in the
-# form's words ("Price must be ...", not "'price_cents' must be ...").
-LABELS = {
-    "title": "The title",
-    "product": "The product",
-    "description": "The description",
-    "image_url": "The picture address",
-    "link_url": "The link",
-    "price_cents": "The price",
-    "regular_price_cents": "The regular price",
-    "total_stock": "The stock",
-    "starts_at": "The start",
-    "ends_at": "The end",
-    "position": "The position",
-}
-
-
-def label(name: str) -> str:
-    return LABELS.get(name, f"'{name}'")
-
-
-def field_error(name: str, message: str, code: str = "invalid_field") -> ApiError:
-    """A 400 about the field ``name``; ``message`` follows its label."""
-    return ApiError(400, code, f"{label(name)} {message}", field=name)
-
-
-def string_field(body: Mapping[str, Any], name: str, max_length: int = 320) -> str:
-    value = body.get(name)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        raise field_error(name, "is required.", "missing_field")
-    if not isinstance(value, str):
-        raise field_error(name, "must be text.")
-    value = value.strip()
-    if len(value) > max_length:
-        raise field_error(name, f"is too long: {max_length:,} characters at most.")
-    if not is_plain_text(value):
-        raise field_error(name, "must be one line of text, without control characters.")
-    return value
-
-
-# Times fall in this century; outside it a time is a typo, and the far ends
-# (year 1 or 9999 with an offset) do not even convert to UTC.
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-LATEST = datetime(2100, 1, 1, tzinfo=UTC)
-
-
-def moment_field(body: Mapping[str, Any], name: str) -> datetime:
-    """An ISO 8601 time in UTC; without an offset it is read in TIMEZONE."""
-    raw = string_field(body, name, max_length=40)
-    try:
-        moment = datetime.fromisoformat(raw)
-    except ValueError:
-        raise field_error(
-            name, "must be a date and time such as 2026-11-25T20:00:00+08:00."
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
-    try:
-        utc = moment.astimezone(UTC)
-    except OverflowError:  # year 1 or 9999 with an offset
-        utc = None
-    if utc is None or not EARLIEST <= utc < LATEST:
-        raise field_error(
-            name, f"must fall between the years {EARLIEST.year} and {LATEST.year - 1}."
-        )
-    return utc
-
-
-def is_plain_text(value: str) -> bool:
-    """No control characters (NUL, newlines) and no lone surrogates, which no
-    database or mail server can store."""
-    return not any(unicodedata.category(char) in ("Cc", "Cs") for char in value)
-
-
-def url_field(body: Mapping[str, Any], name: str, required: bool) -> str | None:
-    """An image or link address: http(s), or a path on this site."""
-    if not required and body.get(name) in (None, ""):
-        return None
-    value = string_field(body, name, max_length=500)
-    if any(char.isspace() or ord(char) < 32 for char in value):
-        raise field_error(name, "must not contain spaces: write %20 for one.", "invalid_url")
-    if value.startswith("/") and not value.startswith("//"):
-        if not is_site_path(value):
-            raise field_error(name, "must not contain backslashes.", "invalid_url")
-        return value  # a path on this site, such as /static/banners/sale.svg
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        message = "must start with https:// (or http://), or with / for a file on this site."
-        raise field_error(name, message, "invalid_url")
-    return value
-
-
-def is_site_path(value: str) -> bool:
-    r"""Whether a browser reads ``value`` as a path on this site, never another host.
-
-    Browsers treat a backslash as a slash and drop tabs and newlines, so
-    ``/\evil.example`` and ``/<tab>/evil.example`` lead off-site like ``//evil.example``.
-    """
-    if not value.startswith("/") or value.startswith("//") or "\\" in value:
-        return False
-    return not any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in value)
-
-
 def _is_api_request() -> bool:
     return request.path.startswith("/api/")
 
@@ -240,6 +158,11 @@ def register_error_handlers(app: Flask) -> None:
         return error_response(
             error.status, error.code, error.message, error.retry_after, error.field
         )
+
+    @app.errorhandler(Refused)
+    def handle_refusal(error: Refused):
+        status = STATUS.get(error.code, 400)
+        return error_response(status, error.code, error.message, error.retry_after, error.field)
 
     @app.errorhandler(CSRFError)
     def handle_csrf_error(error: CSRFError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, session
+from flask import abort, g, session
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -24,7 +24,22 @@ def admin_api(view):
             raise ApiError(403, "forbidden", _("Only administrators may do this."))
         return view(*args, **kwargs)
 
-    wrapper.admin_only = True  # type: ignore[attr-defined]  # read by blueprints/openapi.py
+    wrapper.guard = "admin"  # type: ignore[attr-defined]  # read by blueprints/openapi.py
+    return wrapper
+
+
+def login_api(view):
+    """401 unless the session is live; the view reads the user's id from
+    ``g.user_id`` (the database is not asked)."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        g.user_id = session_user_id()
+        if g.user_id is None:
+            raise ApiError(401, "not_logged_in", _("Log in first."))
+        return view(*args, **kwargs)
+
+    wrapper.guard = "login"  # type: ignore[attr-defined]  # read by blueprints/openapi.py
     return wrapper
 
 

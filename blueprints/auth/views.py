@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_login import current_user, login_user, logout_user
 
-from blueprints.api import ApiError, is_site_path, json_body, string_field
+from blueprints.api import ApiError
 from blueprints.auth import challenge, devices, sessions, tasks
 from blueprints.auth.access import session_identity
 from blueprints.auth.service import (
@@ -30,6 +30,7 @@ from blueprints.auth.service import (
 )
 from blueprints.i18n import language
 from blueprints.jobs import browser_id, task_owner
+from blueprints.legacy_input import is_site_path, json_body, string_field
 from blueprints.queueing import queue_or_log
 from exts import db, limiter, login_manager
 from models import User

@@ -7,8 +7,9 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, jsonify, render_template, request
 from sqlalchemy import select
 
-from blueprints.api import ApiError, is_plain_text, json_body, moment_field
+from blueprints.api import ApiError
 from blueprints.auth.access import admin_api, admin_page
+from blueprints.legacy_input import is_plain_text, json_body, moment_field
 from blueprints.ops import actions, history, live
 from exts import db, redis_client
 from models import AuditEntry, TaskRun

@@ -6,8 +6,9 @@ from datetime import date, datetime
 
 from flask import Blueprint, jsonify, render_template
 
-from blueprints.api import ApiError, json_body, string_field
+from blueprints.api import ApiError
 from blueprints.auth.access import admin_api, admin_page
+from blueprints.legacy_input import json_body, string_field
 from blueprints.ops.audit import audit
 from blueprints.reports import service, tasks
 from exts import db

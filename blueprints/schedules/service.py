@@ -12,7 +12,8 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from blueprints.api import ApiError, is_plain_text, moment_field
+from blueprints.api import ApiError
+from blueprints.legacy_input import is_plain_text, moment_field
 from blueprints.ops.audit import audit
 from blueprints.schedules.entries import (
     announce_change,

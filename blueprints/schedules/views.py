@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, render_template
 
-from blueprints.api import json_body
 from blueprints.auth.access import admin_api, admin_page
+from blueprints.legacy_input import json_body
 from blueprints.schedules import service
 from models import PeriodicEntry
 from models.schedule import KINDS

@@ -8,8 +8,9 @@ from typing import Any
 import redis as redis_lib
 from sqlalchemy import func, select
 
-from blueprints.api import ApiError, field_error, moment_field, string_field, url_field
+from blueprints.api import ApiError
 from blueprints.i18n import money
+from blueprints.legacy_input import field_error, moment_field, string_field, url_field
 from blueprints.ops.audit import audit
 from blueprints.reminders import service as reminders
 from blueprints.seckill import catalogue, stock

@@ -10,9 +10,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from sqlalchemy import select
 
-from blueprints.api import ApiError, json_body
+from blueprints.api import ApiError
 from blueprints.auth.access import admin_api, admin_page, session_identity, session_user_id
 from blueprints.jobs import task_owner
+from blueprints.legacy_input import json_body
 from blueprints.ops import metrics
 from blueprints.ops.audit import audit
 from blueprints.queueing import queue_or_log
