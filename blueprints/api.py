@@ -70,6 +70,7 @@ STATUS = {  # a Refused code's HTTP status; any other is 400
     "not_found": 404,
     "already_bought": 409,
     "payment_refused": 409,
+    "not_upcoming": 409,
     "sold_out": 410,
     "cooldown": 429,
     "too_many_codes": 429,
@@ -143,7 +144,7 @@ def require_json_writes(app: Flask) -> None:
         if request.mimetype != "application/json":
             message = "Send a JSON object with Content-Type: application/json."
             return error_response(415, "unsupported_media_type", message)
-        if request.get_data(cache=True) and not isinstance(request.get_json(silent=True), dict):
+        if not isinstance(request.get_json(silent=True), dict):  # an empty body too
             return error_response(400, "invalid_json", "The body must be a JSON object.")
         return None
 

@@ -24,14 +24,47 @@ UNKNOWN = "is not a field of this request."
 
 
 class Coded(str):
-    """A message with its own error code, such as ``invalid_url``."""
+    """A message with its own error code, such as ``invalid_url``; ``whole``
+    when it is a sentence of its own, not one that follows the field's label."""
 
     code: str
+    whole: bool
 
-    def __new__(cls, message: str, code: str) -> Coded:
+    def __new__(cls, message: str, code: str, whole: bool = False) -> Coded:
         coded = super().__new__(cls, message)
-        coded.code = code
+        coded.code, coded.whole = code, whole
         return coded
+
+
+class Problem:
+    """An error message with its code, for ``error_messages`` and validators;
+    ``message`` may be a lazy translation, read in the request's language."""
+
+    def __init__(self, message: Any, code: str, whole: bool = False) -> None:
+        self.message, self.code, self.whole = message, code, whole
+
+    def coded(self, **values: Any) -> Coded:
+        return Coded(str(self.message).format(**values), self.code, self.whole)
+
+
+class OneOf(validate.OneOf):
+    """marshmallow's, with a coded message (documented as the enum)."""
+
+    def __init__(self, choices: Any, problem: Problem) -> None:
+        super().__init__(choices)
+        self.problem = problem
+
+    def _format_error(self, value: Any) -> str:
+        return self.problem.coded(input=value)
+
+
+class Regexp(validate.Regexp):
+    def __init__(self, pattern: str, problem: Problem) -> None:
+        super().__init__(pattern)
+        self.problem = problem
+
+    def _format_error(self, value: Any) -> str:
+        return self.problem.coded(input=value)
 
 
 class Schema(ma.Schema):
@@ -65,12 +98,11 @@ class Field(ma.fields.Field):
         super().__init__(*args, **kwargs)
 
     def make_error(self, key: str, **kwargs: Any) -> ValidationError:
-        """marshmallow's, keeping a ``Coded`` message's code through formatting."""
-        error = super().make_error(key, **kwargs)
-        template = self.error_messages[key]
-        if isinstance(template, Coded):
-            return ValidationError(Coded(str(error.messages[0]), template.code))
-        return error
+        """marshmallow's; a ``Problem`` becomes its coded message."""
+        template = self.error_messages.get(key)
+        if isinstance(template, Problem):
+            return ValidationError(template.coded(**kwargs))
+        return super().make_error(key, **kwargs)
 
 
 def is_plain_text(value: str) -> bool:
@@ -209,6 +241,8 @@ def first_error(error: ValidationError, schema: ma.Schema) -> tuple[str, str, st
     message = found[0] if isinstance(found, list) else str(found)
     if name == "_schema":  # a check across fields names the field itself
         name, message = getattr(message, "field", ""), message
+    if isinstance(message, Coded) and message.whole:
+        return message.code, str(message), name
     field = schema.fields.get(name)
     label = field.metadata.get("label") if field is not None else None
     return error_code(message), f"{label or repr(name)} {message}", name

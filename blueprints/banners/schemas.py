@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from blueprints.fields import Coded, Field, Flag, Schema, SiteUrl, Text, WholeNumber
+from blueprints.fields import Field, Flag, Problem, Schema, SiteUrl, Text, WholeNumber
 
 MAX_POSITION = 1_000_000
 
@@ -40,8 +40,8 @@ class BannerIds(Field, ma.fields.List):
     """Every live banner's id once; the service checks that they are all there."""
 
     def __init__(self, **kwargs) -> None:
-        message = Coded("must list every banner's id exactly once.", "invalid_order")
-        messages = {key: message for key in ("invalid", "null", "required")}
+        problem = Problem("must list every banner's id exactly once.", "invalid_order")
+        messages = {key: problem for key in ("invalid", "null", "required")}
         super().__init__(ma.fields.Integer(strict=True), error_messages=messages, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):

@@ -2,14 +2,17 @@ from __future__ import annotations
 
 import secrets
 
+import marshmallow as ma
 from celery.states import FAILURE, READY_STATES, RETRY, SUCCESS
-from flask import Blueprint, current_app, jsonify, session
+from flask import current_app, session
 
-from blueprints.api import ApiError
+from blueprints.api import Refused
+from blueprints.fields import Schema
 from blueprints.jobs.progress import PROGRESS
+from blueprints.openapi import Blueprint
 from exts import redis_client
 
-bp = Blueprint("jobs", __name__)
+bp = Blueprint("jobs", __name__, description="Tasks a browser queued")
 
 
 def browser_id() -> str:
@@ -37,20 +40,29 @@ def task_owner(task_id: str) -> tuple[str, str, int]:
     return _owner_key(task_id), _owner(), current_app.config["TASK_OWNER_TTL"]
 
 
+class ProgressSchema(Schema):
+    current = ma.fields.Integer(required=True)
+    total = ma.fields.Integer(required=True)
+    percent = ma.fields.Float(required=True)
+    description = ma.fields.String(required=True)
+
+
+class TaskSchema(Schema):
+    task_id = ma.fields.String(required=True)
+    state = ma.fields.String(required=True)
+    ready = ma.fields.Boolean(required=True)
+    result = ma.fields.Raw(allow_none=True, metadata={"description": "once it succeeded"})
+    error = ma.fields.String(metadata={"description": "once it failed, or while it retries"})
+    progress = ma.fields.Nested(ProgressSchema, metadata={"description": "while it runs"})
+
+
 @bp.get("/api/tasks/<task_id>")
+@bp.response(200, TaskSchema)
+@bp.alt_response(404, response="NotFound")
 def task_status(task_id: str):
-    """A task this browser queued: its state, and its result once ready.
-    ---
-    get:
-      tags: [tasks]
-      responses:
-        200:
-          description: The task
-          content: {application/json: {schema: Task}}
-        404: NotFound
-    """
+    """A task this browser queued: its state, and its result once ready."""
     if len(task_id) > 64 or redis_client.get(_owner_key(task_id)) != _owner():
-        raise ApiError(404, "not_found", "No such task.")
+        raise Refused("not_found", "No such task.")
     # One read of the backend: separate reads of state and result could see
     # two different moments (STARTED, then FAILURE) and contradict each other.
     meta = current_app.extensions["celery"].backend.get_task_meta(task_id)
@@ -62,4 +74,4 @@ def task_status(task_id: str):
         body["error"] = str(meta["result"])
     elif state == PROGRESS:
         body["progress"] = meta["result"]
-    return jsonify(body)
+    return body

@@ -2,6 +2,6 @@
 by e-mail shortly before the sale opens (see tasks.py for the canvas)."""
 
 from blueprints.reminders import tasks as _tasks  # noqa: F401  (registers the tasks)
-from blueprints.reminders.views import bp
+from blueprints.reminders.api import blp
 
-__all__ = ["bp"]
+__all__ = ["blp"]

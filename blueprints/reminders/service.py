@@ -19,7 +19,7 @@ from flask_mail import Message
 from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from blueprints.api import ApiError
+from blueprints.api import Refused
 from blueprints.auth.errors import TransientSendError
 from blueprints.auth.mail import classify_smtp_error
 from blueprints.i18n import shop_time
@@ -35,15 +35,9 @@ def progress_key(run_id: int) -> str:
 
 
 def upcoming_sale(activity_id: int) -> SeckillActivity:
-    sale = db.session.get(SeckillActivity, activity_id)
-    if sale is None:
-        raise ApiError(404, "not_found", _("This sale does not exist."))
+    sale = db.get_or_404(SeckillActivity, activity_id, description=_("This sale does not exist."))
     if sale.status != "active" or sale.starts_at <= utcnow():
-        raise ApiError(
-            409,
-            "not_upcoming",
-            _("This sale has opened already: no reminder is needed."),
-        )
+        raise Refused("not_upcoming", _("This sale has opened already: no reminder is needed."))
     return sale
 
 

@@ -1,0 +1,53 @@
+"""A shopper's reminder before a sale opens: ask, look, cancel."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask import g
+
+from blueprints.auth.access import login_api
+from blueprints.fields import Schema
+from blueprints.openapi import Blueprint
+from blueprints.reminders import service
+
+blp = Blueprint("reminders", __name__, description="Reminders before a sale opens")
+
+
+class ReminderSchema(Schema):
+    subscribed = ma.fields.Boolean(required=True)
+    sent_already = ma.fields.Boolean(
+        metadata={"description": "the reminders for this opening went out before you asked"}
+    )
+
+
+@blp.get("/api/seckill/<id:activity_id>/reminder")
+@login_api
+@blp.response(200, ReminderSchema, description="Yes or no")
+def reminder(activity_id: int):
+    """Whether you will be reminded before this sale opens."""
+    return {"subscribed": service.is_subscribed(activity_id, g.user_id)}
+
+
+@blp.post("/api/seckill/<id:activity_id>/reminder")
+@login_api
+@blp.takes_nothing
+@blp.response(201, ReminderSchema, description="You will be reminded")
+@blp.alt_response(200, schema=ReminderSchema, description="You already were", success=True)
+@blp.alt_response(404, response="NotFound")
+@blp.alt_response(409, response="CONFLICT", description="The sale has opened or is closed")
+def subscribe(activity_id: int):
+    """Be reminded (by e-mail) shortly before this sale opens; asking twice is one reminder."""
+    created = service.subscribe(activity_id, g.user_id)
+    # Asked within the last minutes: that opening's reminders have gone out.
+    body = {"subscribed": True, "sent_already": service.went_out(activity_id)}
+    return body, 201 if created else 200
+
+
+@blp.delete("/api/seckill/<id:activity_id>/reminder")
+@login_api
+@blp.takes_nothing
+@blp.response(200, ReminderSchema, description="No reminder now")
+def unsubscribe(activity_id: int):
+    """Cancel your reminder (nothing happens if there was none)."""
+    service.unsubscribe(activity_id, g.user_id)
+    return {"subscribed": False}
