@@ -51,7 +51,7 @@ class ChallengeSchema(Schema):
 class LoginCode(Field, ma.fields.String):
     """The code from the message: every way of getting it wrong is one error."""
 
-    default_error_messages = {key: CODE_FORMAT for key in ("required", "null", "invalid")}
+    default_error_messages = dict.fromkeys(("required", "null", "invalid"), CODE_FORMAT)  # type: ignore[arg-type]
 
 
 class LoginSchema(Schema):
