@@ -201,8 +201,18 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
+def length_of(column: Any) -> int:
+    """The length of a model's String column: the one place a text's limit is set."""
+    return column.property.columns[0].type.length
+
+
 class Moment(Field, ma.fields.DateTime):
-    """An ISO 8601 time, returned in UTC; without an offset it is read in TIMEZONE."""
+    """An ISO 8601 time, returned in UTC; without an offset it is read in TIMEZONE.
+    Answers carry times in ISO form; one already written so (a cached
+    snapshot's) passes as it is."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value if isinstance(value, str) else super()._serialize(value, attr, obj, **kwargs)
 
     default_error_messages = {
         "invalid": "must be a date and time such as 2026-11-25T20:00:00+08:00.",

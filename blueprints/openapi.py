@@ -155,6 +155,10 @@ def build_spec() -> dict:
         for method, operation in operations.items():
             if isinstance(operation, dict) and "responses" in operation:
                 _add_common_answers(operation, method, guarded.get(path))
+                if "{" in path:  # the router's: an id no row has, or not a number
+                    operation["responses"].setdefault(
+                        "404", {"$ref": "#/components/responses/NotFound"}
+                    )
     return document
 
 

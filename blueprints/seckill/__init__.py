@@ -16,11 +16,14 @@ The life of a purchase:
 
 Modules: ``keys`` (every Redis key), ``stock`` (sales in Redis), ``gate``,
 ``orders``, ``payment``, ``drift``; ``tasks`` queues and runs the work they
-hand back; ``catalogue`` is the sales as shoppers see them; ``admin``, ``views``
-(the API) and ``pages`` are the HTTP side.
+hand back; ``catalogue`` is the sales as shoppers see them; ``admin`` the
+rules an administrator's edit follows. The HTTP side: ``schemas`` (the API's
+shapes), ``shop_api``, ``admin_api``, ``pages`` and ``views`` (admin pages, CLI).
 """
 
 from blueprints.seckill import pages, tasks  # noqa: F401  (registers the pages and tasks)
+from blueprints.seckill.admin_api import blp as admin_blp
+from blueprints.seckill.shop_api import blp
 from blueprints.seckill.views import bp
 
-__all__ = ["bp"]
+__all__ = ["admin_blp", "blp", "bp"]

@@ -67,7 +67,7 @@ def purchase_of(activity_id: int, user_id: int) -> dict | None:
         .limit(1)
     )
     if order is not None:
-        return {"seckill_id": order.reservation_id, "order": order.to_json()}
+        return {"seckill_id": order.reservation_id, "order": order}
     seckill_id = redis_client.hget(buyers_key(activity_id), str(user_id))
     return {"seckill_id": seckill_id, "order": None} if seckill_id else None
 
