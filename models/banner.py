@@ -20,13 +20,3 @@ class Banner(Timestamps, db.Model):  # type: ignore[name-defined]  # db.Model is
     position: Mapped[int] = mapped_column(default=0)
     is_show: Mapped[bool] = mapped_column(default=True)
     is_deleted: Mapped[bool] = mapped_column(default=False)
-
-    def to_json(self) -> dict:
-        return {
-            "id": self.id,
-            "title": self.title,
-            "image_url": self.image_url,
-            "link_url": self.link_url,
-            "position": self.position,
-            "is_show": self.is_show,
-        }

@@ -29,22 +29,6 @@ class SeckillActivity(Timestamps, db.Model):  # type: ignore[name-defined]  # db
     per_user_limit: Mapped[int] = mapped_column(default=1)
     status: Mapped[str] = mapped_column(String(16), default="active")  # active, closed
 
-    def to_json(self) -> dict:
-        return {
-            "id": self.id,
-            "title": self.title,
-            "product": self.product,
-            "description": self.description,
-            "image_url": self.image_url,
-            "price_cents": self.price_cents,
-            "regular_price_cents": self.regular_price_cents,
-            "total_stock": self.total_stock,
-            "starts_at": self.starts_at.isoformat(),
-            "ends_at": self.ends_at.isoformat(),
-            "per_user_limit": self.per_user_limit,
-            "status": self.status,
-        }
-
 
 class SeckillOrder(db.Model):  # type: ignore[name-defined]  # db.Model is built at runtime
     """An order written by a worker from a reservation the gate accepted."""
@@ -72,19 +56,3 @@ class SeckillOrder(db.Model):  # type: ignore[name-defined]  # db.Model is built
         if self.status != "pending_payment":
             return None
         return self.created_at + timedelta(seconds=current_app.config["SECKILL_PAY_TIMEOUT"])
-
-    def to_json(self) -> dict:
-        pay_by = self.pay_by
-        return {
-            "id": self.id,
-            "activity_id": self.activity_id,
-            "user_id": self.user_id,
-            "seckill_id": self.reservation_id,
-            "status": self.status,
-            "amount_cents": self.amount_cents,
-            "reserved_at": self.reserved_at.isoformat(),
-            "created_at": self.created_at.isoformat(),
-            "paid_at": self.paid_at and self.paid_at.isoformat(),
-            "cancelled_at": self.cancelled_at and self.cancelled_at.isoformat(),
-            "pay_by": pay_by and pay_by.isoformat(),
-        }

@@ -29,11 +29,3 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]  # db.Model is bu
     @property
     def display_name(self) -> str:
         return self.email or self.phone or f"user {self.id}"
-
-    def to_json(self) -> dict:
-        return {
-            "id": self.id,
-            "email": self.email,
-            "phone": self.phone,
-            "is_admin": self.is_admin,
-        }
