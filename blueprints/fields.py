@@ -122,6 +122,10 @@ class Text(Field, ma.fields.String):
         self.max_length = max_length
         self.blank = blank
 
+    def _validate(self, value) -> None:
+        if value is not None:  # an optional address left empty has nothing to measure
+            super()._validate(value)
+
     def _deserialize(self, value, attr, data, **kwargs) -> str:
         text = super()._deserialize(value, attr, data, **kwargs).strip()
         if not text and not self.blank:

@@ -199,6 +199,14 @@ def test_bad_banners_get_a_clear_400(admin, body, code):
     assert admin.get("/api/admin/banners").json["banners"] == [], "nothing was written"
 
 
+def test_an_emptied_link_is_no_link(app, admin):
+    (banner,) = add_banners(app, "a")
+    assert admin.patch(f"/api/admin/banners/{banner}", json={"link_url": "/x"}).status_code == 200
+    response = admin.patch(f"/api/admin/banners/{banner}", json={"link_url": ""})
+    assert response.status_code == 200
+    assert response.json["banner"]["link_url"] is None
+
+
 def test_bad_edits_and_orders_get_a_clear_error(app, admin):
     first, second = add_banners(app, "a", "b")
     assert (
