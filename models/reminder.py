@@ -9,6 +9,7 @@ from exts import db
 from models.types import UTCDateTime, utcnow
 
 OUTCOMES = ("sent", "failed", "skipped")
+RUN_STATUSES = ("running", "done", "failed")  # a fan-out's, and a daily report's
 
 
 class SaleReminder(db.Model):  # type: ignore[name-defined]  # db.Model is built at runtime
@@ -39,7 +40,7 @@ class ReminderRun(db.Model):  # type: ignore[name-defined]  # db.Model is built 
     id: Mapped[int] = mapped_column(primary_key=True)
     activity_id: Mapped[int] = mapped_column(ForeignKey("seckill_activities.id"), index=True)
     starts_at: Mapped[UTCDateTime]
-    status: Mapped[str] = mapped_column(String(16), default="running")  # running, done, failed
+    status: Mapped[str] = mapped_column(String(16), default="running")  # one of RUN_STATUSES
     total: Mapped[int] = mapped_column(default=0)
     sent: Mapped[int] = mapped_column(default=0)
     failed: Mapped[int] = mapped_column(default=0)

@@ -17,21 +17,14 @@ class DailyReport(db.Model):  # type: ignore[name-defined]  # db.Model is built 
 
     id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[date] = mapped_column(Date, unique=True)  # in TIMEZONE
-    status: Mapped[str] = mapped_column(String(16), default="running")  # running, done, failed
+    status: Mapped[str] = mapped_column(String(16), default="running")  # RUN_STATUSES
     figures: Mapped[str | None] = mapped_column(Text)  # JSON: a list, one item per sale
     error: Mapped[str | None] = mapped_column(Text)
     mailed_to: Mapped[int] = mapped_column(default=0)  # admins it was mailed to
     started_at: Mapped[UTCDateTime] = mapped_column(default=utcnow)
     finished_at: Mapped[UTCDateTime | None]
 
-    def to_json(self) -> dict:
-        return {
-            "id": self.id,
-            "day": self.day.isoformat(),
-            "status": self.status,
-            "sales": json.loads(self.figures) if self.figures else [],
-            "error": self.error,
-            "mailed_to": self.mailed_to,
-            "started_at": self.started_at.isoformat(),
-            "finished_at": self.finished_at and self.finished_at.isoformat(),
-        }
+    @property
+    def sales(self) -> list[dict]:
+        """The figures, one item per sale."""
+        return json.loads(self.figures) if self.figures else []

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from blueprints.reports import service
+from blueprints.reports.api import DailyReportSchema
 from exts import db
 from models import AuditEntry, DailyReport, SaleReminder, SeckillActivity, SeckillOrder
 from models.types import utcnow
@@ -48,7 +49,7 @@ def finished(app, status: str = "done") -> dict:
     def read():
         with app.app_context():
             report = db.session.scalar(select(DailyReport))
-            return report.to_json() if report and report.status == status else None
+            return DailyReportSchema().dump(report) if report and report.status == status else None
 
     return wait_for(read, 60, f"the report is {status}")
 

@@ -40,6 +40,12 @@ def task_owner(task_id: str) -> tuple[str, str, int]:
     return _owner_key(task_id), _owner(), current_app.config["TASK_OWNER_TTL"]
 
 
+class QueuedSchema(Schema):
+    """A task queued for the caller; follow it at /api/tasks/<task_id>."""
+
+    task_id = ma.fields.String(required=True)
+
+
 class ProgressSchema(Schema):
     current = ma.fields.Integer(required=True)
     total = ma.fields.Integer(required=True)

@@ -2,6 +2,7 @@
 task per sale, mailed to the admins, and shown on /admin/reports."""
 
 from blueprints.reports import tasks as _tasks  # noqa: F401  (registers the tasks)
+from blueprints.reports.api import blp
 from blueprints.reports.views import bp
 
-__all__ = ["bp"]
+__all__ = ["blp", "bp"]

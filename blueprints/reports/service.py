@@ -128,7 +128,7 @@ def mail_admins(report: DailyReport) -> int:
     admins = current_app.config["ADMIN_EMAILS"]
     if not admins:
         return 0
-    context = {"report": report.to_json(), "zone": zone().key}
+    context = {"report": report, "zone": zone().key}
     message = Message(
         subject=f"Flash Shop sales on {report.day.isoformat()}",
         recipients=admins,

@@ -9,14 +9,13 @@ from sqlalchemy import select
 
 from blueprints.api import Refused
 from blueprints.auth.access import admin_api
-from blueprints.jobs import task_owner
+from blueprints.jobs import QueuedSchema, task_owner
 from blueprints.openapi import Blueprint
 from blueprints.ops.audit import audit
 from blueprints.queueing import queue_or_log
 from blueprints.seckill import admin, tasks
 from blueprints.seckill.schemas import (
     OrdersSchema,
-    QueuedSchema,
     SaleAnswerSchema,
     SaleInputSchema,
     SalesSchema,

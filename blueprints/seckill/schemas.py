@@ -174,7 +174,3 @@ class ResultSchema(Schema):
     code = ma.fields.Integer(required=True, metadata={"description": "100 ordered, 101 timed out"})
     message = ma.fields.String(required=True)
     order_id = ma.fields.Integer()
-
-
-class QueuedSchema(Schema):
-    task_id = ma.fields.String(required=True)
