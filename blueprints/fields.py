@@ -112,22 +112,26 @@ def is_plain_text(value: str) -> bool:
 
 
 class Text(Field, ma.fields.String):
-    """One line of text, trimmed; blank counts as missing unless ``blank`` is allowed."""
+    """One line of text, trimmed. Blank is missing, unless ``blank`` allows it;
+    where null is allowed, blank is null (an optional field left empty)."""
 
     default_error_messages = {"invalid": "must be text."}
 
     def __init__(self, *, max_length: int = 320, blank: bool = False, **kwargs: Any) -> None:
+        blank = blank or bool(kwargs.get("allow_none"))  # an optional text may be left empty
         kwargs.setdefault("validate", validate.Length(min=0 if blank else 1, max=max_length))
         super().__init__(**kwargs)
         self.max_length = max_length
         self.blank = blank
 
     def _validate(self, value) -> None:
-        if value is not None:  # an optional address left empty has nothing to measure
+        if value is not None:  # an optional field left empty has nothing to measure
             super()._validate(value)
 
-    def _deserialize(self, value, attr, data, **kwargs) -> str:
+    def _deserialize(self, value, attr, data, **kwargs):  # str, or None for "" if allowed
         text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not text and self.allow_none:
+            return None  # an optional text left empty
         if not text and not self.blank:
             raise ValidationError(Coded(REQUIRED, "missing_field"))
         if len(text) > self.max_length:
@@ -153,12 +157,12 @@ class SiteUrl(Text):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("metadata", {"description": "http(s), or a path on this site"})
-        super().__init__(max_length=500, blank=bool(kwargs.get("allow_none")), **kwargs)
+        super().__init__(max_length=500, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):  # str, or None for ""
-        if value == "" and self.allow_none:
-            return None  # an optional address left empty
         url = super()._deserialize(value, attr, data, **kwargs)
+        if url is None:
+            return None
         if any(char.isspace() or ord(char) < 32 for char in url):
             raise ValidationError(
                 Coded("must not contain spaces: write %20 for one.", "invalid_url")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from flask import current_app
 from kombu.exceptions import OperationalError
 from redis import RedisError
 
@@ -24,6 +25,13 @@ def queue_or_log(task, args: tuple = (), **options) -> bool:
     except (OperationalError, RedisError) as error:
         log.warning("could not queue %s: %s", task.name, error)
         return False
+
+
+def registered_tasks() -> list[str]:
+    """The tasks this app defines, not Celery's own: what a schedule entry may
+    name and what the task history filters by."""
+    celery = current_app.extensions["celery"]
+    return sorted(name for name in celery.tasks if not name.startswith("celery."))
 
 
 DELAY_BITS = 28  # kombu.transport.native_delayed_delivery
