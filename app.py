@@ -83,10 +83,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for blueprint in pages:
         app.register_blueprint(blueprint)
     openapi.init_app(app, [auth.blp, jobs.bp, banners.blp, seckill.blp, seckill.admin_blp,
-                           reminders.blp, reports.blp, schedules.blp])  # fmt: skip
-    for blueprint in (ops.bp,):
-        csrf.exempt(blueprint)  # transition: their API views have not moved yet
-    openapi.add_legacy(app)
+                           reminders.blp, reports.blp, schedules.blp, ops.blp])  # fmt: skip
     register_error_handlers(app)
     require_json_writes(app)
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from app import create_app
 from bench.harness import NAIVE_QUEUE
-from blueprints.api import ApiError
+from blueprints.api import Refused
 from blueprints.auth.access import session_user_id
 from exts import csrf, db
 from models import SeckillActivity, SeckillOrder
@@ -47,9 +47,9 @@ celery = app.extensions["celery"]
 def naive_buy(activity_id: int):
     user_id = session_user_id()
     if user_id is None:
-        raise ApiError(401, "not_logged_in", "Log in to buy.")
+        raise Refused("not_logged_in", "Log in to buy.")
     sale = db.session.get(SeckillActivity, activity_id)
     if sale is None or _sold(activity_id) >= sale.total_stock:
-        raise ApiError(410, "sold_out", "Sold out.")
+        raise Refused("sold_out", "Sold out.")
     result = naive_order.apply_async((activity_id, user_id), queue=NAIVE_QUEUE)
     return jsonify(seckill_id=result.id), 202

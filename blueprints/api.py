@@ -26,27 +26,6 @@ from exts import limiter
 log = logging.getLogger(__name__)
 
 
-class ApiError(Exception):
-    """An answer's error; ``field`` names the input it is about, so a form can
-    show the message beside that field."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        retry_after: int | None = None,
-        field: str | None = None,
-    ) -> None:
-        message = str(message)  # a lazy_gettext string, in this request's language
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.retry_after = retry_after
-        self.field = field
-
-
 class Refused(Exception):
     """A rule of the shop said no. Services raise it with a code; the answer's
     status comes from STATUS, the one place that maps them to HTTP."""
@@ -73,6 +52,7 @@ STATUS = {  # a Refused code's HTTP status; any other is 400
     "name_taken": 409,
     "task_missing": 409,
     "not_replayable": 409,
+    "not_failed": 409,
     "finished": 409,
     "running": 409,
     "payment_refused": 409,
@@ -82,6 +62,7 @@ STATUS = {  # a Refused code's HTTP status; any other is 400
     "too_many_codes": 429,
     "target_limit": 429,
     "budget_exhausted": 503,
+    "broker_unavailable": 503,
     "queue_unavailable": 503,
     "sale_paused": 503,
     "busy": 503,
@@ -160,12 +141,6 @@ def _snake(name: str) -> str:
 
 
 def register_error_handlers(app: Flask) -> None:
-    @app.errorhandler(ApiError)
-    def handle_api_error(error: ApiError):
-        return error_response(
-            error.status, error.code, error.message, error.retry_after, error.field
-        )
-
     @app.errorhandler(Refused)
     def handle_refusal(error: Refused):
         status = STATUS.get(error.code, 400)

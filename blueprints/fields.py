@@ -9,6 +9,7 @@ into the API's 400 and describes every schema in /api/openapi.json.
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from datetime import UTC, datetime
 from typing import Any
@@ -226,7 +227,9 @@ class Moment(Field, ma.fields.DateTime):
         "invalid": "must be a date and time such as 2026-11-25T20:00:00+08:00.",
     }
 
-    def _deserialize(self, value, attr, data, **kwargs) -> datetime:
+    def _deserialize(self, value, attr, data, **kwargs):  # datetime, or None for "" if allowed
+        if value == "" and self.allow_none:
+            return None  # an optional time left empty
         if not isinstance(value, str) or len(value) > 40:
             raise self.make_error("invalid")
         try:
@@ -243,6 +246,30 @@ class Moment(Field, ma.fields.DateTime):
             years = f"{EARLIEST.year} and {LATEST.year - 1}"
             raise ValidationError(f"must fall between the years {years}.")
         return utc
+
+
+class QueryNumber(Field, ma.fields.Integer):
+    """A whole number in a query string: ASCII digits, from ``low`` to ``high``."""
+
+    def __init__(self, low: int, high: int, **kwargs: Any) -> None:
+        message = f"must be a whole number from {low:,} to {high:,}."
+        kwargs.setdefault("validate", validate.Range(low, high, error=message))
+        super().__init__(error_messages={"invalid": message}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> int:
+        if not (isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 16):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class JsonText(ma.fields.Raw):
+    """An answer's value stored as JSON text: any JSON, or null."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allow_none=True, **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs) -> Any:
+        return json.loads(value) if value else None
 
 
 def first_error(error: ValidationError, schema: ma.Schema) -> tuple[str, str, str]:

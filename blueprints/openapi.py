@@ -22,7 +22,7 @@ from flask import Blueprint as FlaskBlueprint
 from flask import Flask, current_app, jsonify
 from webargs.flaskparser import FlaskParser
 
-from blueprints.api import WRITE_METHODS, ApiError, IdConverter
+from blueprints.api import WRITE_METHODS, IdConverter, Refused
 from blueprints.fields import NothingSchema, first_error
 
 bp = FlaskBlueprint("openapi", __name__)
@@ -41,7 +41,7 @@ class Parser(FlaskParser):
 
     def handle_error(self, error, req, schema, *, error_status_code, error_headers):
         code, message, field = first_error(error, schema)
-        raise ApiError(400, code, message, field=field or None)
+        raise Refused(code, message, field or None)
 
 
 class Blueprint(flask_smorest.Blueprint):
@@ -113,12 +113,6 @@ def init_app(app: Flask, blueprints: list[Blueprint]) -> None:
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)
     app.register_blueprint(bp)
-
-
-def add_legacy(app: Flask) -> None:
-    from blueprints.openapi_legacy import add_legacy_paths
-
-    add_legacy_paths(app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec, app)
 
 
 def _error(description: str) -> dict:

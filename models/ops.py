@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from sqlalchemy import Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -69,38 +68,18 @@ class TaskRun(db.Model):  # type: ignore[name-defined]  # db.Model is built at r
                   for at, state, worker, detail in lines]  # fmt: skip
         return sorted(events, key=lambda event: event["at"])
 
-    def to_json(self, detail: bool = False) -> dict:
-        body: dict[str, Any] = {
-            "task_id": self.task_id,
-            "name": self.name,
-            "state": self.state,
-            "state_at": self.state_at.isoformat(),
-            "seen_at": self.seen_at.isoformat(),
-            "queue": self.queue,
-            "worker": self.worker,
-            "retries": self.retries or 0,
-            "runtime": self.runtime,
-            "error": self.error or None,
-            "periodic_entry": self.periodic_entry,
-            "retry_of": self.retry_of,
-        }
-        if detail:
-            events = self.events()
-            body.update(
-                timeline=events,
-                # The last attempt's: a retried task is received and started again.
-                received_at=_last(events, {"RECEIVED"}),
-                started_at=_last(events, {"STARTED"}),
-                finished_at=_last(events, FINISHED) if self.state in FINISHED else None,
-                parent_id=self.parent_id,
-                root_id=self.root_id,
-                group_id=self.group_id,
-                arguments=json.loads(self.arguments) if self.arguments else None,
-                replayable=bool(self.replayable),
-                result=json.loads(self.result) if self.result else None,
-                traceback=self.traceback or None,
-            )
-        return body
+    # The last attempt's: a retried task is received and started again.
+    @property
+    def received_at(self) -> str | None:
+        return _last(self.events(), {"RECEIVED"})
+
+    @property
+    def started_at(self) -> str | None:
+        return _last(self.events(), {"STARTED"})
+
+    @property
+    def finished_at(self) -> str | None:
+        return _last(self.events(), FINISHED) if self.state in FINISHED else None
 
 
 class AuditEntry(db.Model):  # type: ignore[name-defined]  # db.Model is built at runtime
@@ -114,16 +93,6 @@ class AuditEntry(db.Model):  # type: ignore[name-defined]  # db.Model is built a
     action: Mapped[str] = mapped_column(String(50))
     target: Mapped[str] = mapped_column(String(100))
     detail: Mapped[str | None] = mapped_column(Text)  # JSON
-
-    def to_json(self) -> dict:
-        return {
-            "id": self.id,
-            "at": self.at.isoformat(),
-            "actor": self.actor,
-            "action": self.action,
-            "target": self.target,
-            "detail": json.loads(self.detail) if self.detail else None,
-        }
 
 
 def _last(events: list[dict], states: set[str] | frozenset[str]) -> str | None:

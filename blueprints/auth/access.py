@@ -8,7 +8,7 @@ from flask import abort, g, session
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from blueprints.api import ApiError
+from blueprints.api import Refused
 from blueprints.auth import sessions
 from exts import login_manager
 
@@ -19,9 +19,9 @@ def admin_api(view):
     @wraps(view)
     def wrapper(*args, **kwargs):
         if not current_user.is_authenticated:
-            raise ApiError(401, "not_logged_in", _("Log in first."))
+            raise Refused("not_logged_in", _("Log in first."))
         if not current_user.is_admin:
-            raise ApiError(403, "forbidden", _("Only administrators may do this."))
+            raise Refused("forbidden", _("Only administrators may do this."))
         return view(*args, **kwargs)
 
     wrapper.guard = "admin"  # type: ignore[attr-defined]  # read by blueprints/openapi.py
@@ -36,7 +36,7 @@ def login_api(view):
     def wrapper(*args, **kwargs):
         g.user_id = session_user_id()
         if g.user_id is None:
-            raise ApiError(401, "not_logged_in", _("Log in first."))
+            raise Refused("not_logged_in", _("Log in first."))
         return view(*args, **kwargs)
 
     wrapper.guard = "login"  # type: ignore[attr-defined]  # read by blueprints/openapi.py

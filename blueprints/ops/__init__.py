@@ -5,6 +5,7 @@ from flask import Flask
 
 from blueprints.ops import actions, live, metrics, recorder
 from blueprints.ops import tasks as _tasks  # noqa: F401  (registers the tasks)
+from blueprints.ops.api import blp
 from blueprints.ops.views import bp
 
 
@@ -19,4 +20,4 @@ def init_app(app: Flask) -> None:
     actions.load_revoked(app)
 
 
-__all__ = ["bp", "init_app"]
+__all__ = ["blp", "bp", "init_app"]

@@ -13,7 +13,7 @@ from celery import Celery, signals
 from celery.worker import state as worker_state
 from flask import Flask, current_app
 
-from blueprints.api import ApiError
+from blueprints.api import Refused
 from blueprints.ops import recorder
 from blueprints.ops.audit import audit
 from exts import db, redis_client
@@ -31,16 +31,15 @@ REVOKED_KEY = "ops:v1:revoked"
 def rerun(celery: Celery, run: TaskRun) -> str:
     """Queue a new run with the old one's arguments, linked to it; its task id."""
     if run.state not in RERUNNABLE:
-        raise ApiError(
-            409, "not_failed", f"Only failed or revoked tasks run again; this one is {run.state}."
-        )
+        message = f"Only failed or revoked tasks run again; this one is {run.state}."
+        raise Refused("not_failed", message)
     task = celery.tasks.get(run.name or "")
     if task is None:
-        raise ApiError(409, "unknown_task", f"No task named {run.name!r} is installed here.")
+        raise Refused("task_missing", f"No task named {run.name!r} is installed here.")
     if not run.replayable or not run.arguments:
         message = ("Its arguments held secrets, which history does not keep: start it again"
                    " the way it was started (ask for a new code, say).")  # fmt: skip
-        raise ApiError(409, "not_replayable", message)
+        raise Refused("not_replayable", message)
     arguments = json.loads(run.arguments)
     result = task.apply_async(arguments["args"], arguments["kwargs"],
                               headers={"retry_of": run.task_id})  # fmt: skip
@@ -63,9 +62,9 @@ def revoke(celery: Celery, run: TaskRun, terminate: bool) -> dict[str, Any]:
     """Revoke a waiting task, or terminate a running one: what was asked, and
     for a terminate whether its worker stopped it (with a warning if not)."""
     if run.state in FINISHED:
-        raise ApiError(409, "finished", f"It has finished already ({run.state}).")
+        raise Refused("finished", f"It has finished already ({run.state}).")
     if run.state == "STARTED" and not terminate:
-        raise ApiError(409, "running", 'It is running: revoke with {"terminate": true} to stop it.')
+        raise Refused("running", 'It is running: revoke with {"terminate": true} to stop it.')
     # Workers online keep revoked ids in memory (and in --statedb across
     # restarts); workers that start later read them from Redis. The one that
     # receives the task drops it and records REVOKED: so does one that gets a
