@@ -21,9 +21,11 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint as FlaskBlueprint
 from flask import Flask, current_app, jsonify
 from webargs.flaskparser import FlaskParser
+from werkzeug.routing import UnicodeConverter
 
 from blueprints.api import WRITE_METHODS, IdConverter, Refused
 from blueprints.fields import NothingSchema, first_error
+from models.ops import TASK_ID_LENGTH
 
 bp = FlaskBlueprint("openapi", __name__)
 
@@ -93,6 +95,7 @@ SPEC = {
     "info": {"description": 'Errors are {"error": {"code", "message", "field"}}.'},
 }
 ID = {"type": "integer", "minimum": 0, "maximum": IdConverter.MAX}
+TEXT_ID = {"type": "string", "minLength": 1, "maxLength": TASK_ID_LENGTH}  # task and purchase ids
 
 
 def init_app(app: Flask, blueprints: list[Blueprint]) -> None:
@@ -103,6 +106,7 @@ def init_app(app: Flask, blueprints: list[Blueprint]) -> None:
 
     api = Api(spec_kwargs={**SPEC, "marshmallow_plugin": MarshmallowPlugin(schema_name)})
     api.register_converter(IdConverter, lambda converter: ID)
+    api.register_converter(UnicodeConverter, lambda converter: TEXT_ID)
     api.init_app(app)
     api.spec.components.security_scheme(
         "session", {"type": "apiKey", "in": "cookie", "name": "session"}
