@@ -21,13 +21,16 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench.bench_seckill import bench_app, logged_in_users, new_sale
+from bench.bench_seckill import bench_app, logged_in_users, new_sale, settled_orders
 from bench.harness import ROOT, _wait_until_up, stack, stop_process, write_result, wrk
+from blueprints.auth.service import OUTBOX
 from devtools import free_port
+from exts import redis_client
 
 BASELINE = "f6dd8bb"  # the last commit before issue 22's work
 ROUNDS = 5
@@ -52,12 +55,16 @@ def main() -> dict:
             wrk(url, "post_code.lua", 2, args=["warmup" + uuid.uuid4().hex[:6]])
         codes: dict[str, list[float]] = {name: [] for name in VARIANTS}
         gate: dict[str, list[float]] = {name: [] for name in VARIANTS}
-        for _ in range(ROUNDS):
-            for name in VARIANTS:
+        for round_number in range(ROUNDS):
+            # Each goes first in turn, and each run starts once the worker is
+            # idle again: the orders and mails a run queues are not the next one's load.
+            for name in VARIANTS[:: 1 if round_number % 2 else -1]:
+                settle(app)
                 run = wrk(bases[name], "post_code.lua", SECONDS, CONNECTIONS,
                           args=[uuid.uuid4().hex[:8]])  # fmt: skip
-                codes[name].append(run["counts"].get("202", 0) / SECONDS)
+                codes[name].append(run["rps"] * (1 - run["non_2xx"] / max(1, run["requests"])))
                 sale_id = new_sale(app, STOCK)
+                settle(app)
                 run = wrk(bases[name], "seckill.lua", SECONDS, CONNECTIONS,
                           args=["POST", f"/api/seckill/{sale_id}", str(cookies)])  # fmt: skip
                 accepted = run["counts"].get("202", 0) + run["counts"].get("200", 0)
@@ -65,6 +72,15 @@ def main() -> dict:
             print({name: (round(codes[name][-1]), round(gate[name][-1])) for name in VARIANTS},
                   flush=True)  # fmt: skip
     return _report(codes, gate)
+
+
+def settle(app) -> None:
+    """Wait until the worker has written every order and sent every code."""
+    settled_orders(app, 0, timeout=300)
+    deadline = time.monotonic() + 300
+    with app.app_context():
+        while redis_client.xlen(OUTBOX) and time.monotonic() < deadline:
+            time.sleep(0.2)
 
 
 def _worktree(path: Path, cleanup: ExitStack) -> Path:
