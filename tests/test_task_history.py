@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select, text
 
 from blueprints.ops import history
+from blueprints.ops.batches import Change, merge
 from blueprints.ops.history import encode_cursor
-from blueprints.ops.recorder import Change, merge
 from config import ROOT
 from exts import db
 from models import AuditEntry, TaskRun
@@ -254,7 +254,7 @@ def test_batches_merge_in_any_order():
 
 def test_upsert_merges_in_any_order(app):
     """The same rules in the database: a late batch does not undo a later state."""
-    from blueprints.ops.recorder import upsert_runs
+    from blueprints.ops.batches import upsert_runs
 
     t0 = utcnow()
     other = Change("v", "SENT", t0, {"name": "m"})  # two rows a batch: executemany

@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import socket
-import threading
 import time
 from bisect import bisect_left
 from collections import defaultdict
@@ -42,6 +41,7 @@ from prometheus_client import Histogram as PromHistogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
 from blueprints.ops import live
+from blueprints.ops.buffer import Buffered
 
 log = logging.getLogger(__name__)
 
@@ -82,15 +82,16 @@ HELP = {
 Labels = tuple[tuple[str, str], ...]  # (name, value) pairs, sorted by name
 
 
-class SharedCounts:
+class SharedCounts(Buffered):
     """Counts and histogram observations of this process, added into Redis by a
     background thread; kept for the next try while Redis is away."""
 
+    thread_name = "metrics"
+
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        super().__init__(FLUSH_SECONDS)
         self.counts: defaultdict[str, float] = defaultdict(float)
         self.sums: defaultdict[str, float] = defaultdict(float)
-        self.thread: threading.Thread | None = None
         self.redis: redis_lib.Redis | None = None
 
     def add(self, metric: str, amount: float, labels: Labels) -> None:
@@ -107,20 +108,8 @@ class SharedCounts:
         self._ensure_thread()
 
     def _ensure_thread(self) -> None:
-        if self.thread is not None or self.redis is None:
-            return
-        with self.lock:
-            if self.thread is None:
-                self.thread = threading.Thread(target=self._run, name="metrics", daemon=True)
-                self.thread.start()
-
-    def _run(self) -> None:
-        while True:
-            time.sleep(FLUSH_SECONDS)
-            try:
-                self.flush()
-            except Exception:  # never let the thread die: counts would pile up unsent
-                log.exception("metrics flush")
+        if self.redis is not None:  # set once the app is known
+            self.started()
 
     def flush(self) -> None:
         with self.lock:
@@ -143,8 +132,7 @@ class SharedCounts:
                 for field, amount in sums.items():
                     self.sums[field] += amount
 
-    def after_fork(self) -> None:
-        self.lock, self.thread = threading.Lock(), None
+    def clear(self) -> None:
         self.counts, self.sums = defaultdict(float), defaultdict(float)
 
 

@@ -22,20 +22,17 @@ import os
 import threading
 import time
 import traceback as traceback_lib
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from celery import signals
 from flask import Flask
-from sqlalchemy import case, func, literal_column
-from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from blueprints.ops import metrics
+from blueprints.ops.batches import Change, merge, upsert_runs
+from blueprints.ops.buffer import Buffered
 from blueprints.ops.redaction import recorded_arguments
 from blueprints.queueing import queue_of
 from exts import db
-from models import TaskRun
 from models.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -45,99 +42,6 @@ MAX_ERROR_CHARS = 2000
 MAX_TRACEBACK_CHARS = 20_000
 MAX_BUFFERED = 100_000  # changes kept while the database is away; older ones are dropped
 
-# How two sightings of one task merge (in a batch, and in the upsert).
-# What identifies a run, and seen_at, are written once, by the first batch that
-# lands (every signal gives them); the upsert leaves these indexed columns alone,
-# so their indexes are not rewritten on each state change (a third of a write).
-IDENTITY = ("name", "parent_id", "root_id", "group_id", "retry_of")
-KEEP_FIRST = ("queue", "arguments", "replayable", "periodic_entry")  # the first known value
-TAKE_NEWEST = ("worker", "result", "error", "traceback", "runtime")  # the latest known value
-RUN_COLUMNS = ("task_id", "state", "state_at", "seen_at", "retries", "timeline", *IDENTITY,
-               *KEEP_FIRST, *TAKE_NEWEST)  # fmt: skip
-MAX_DETAIL_CHARS = 300  # of a timeline line
-
-
-@dataclass
-class Change:
-    task_id: str
-    state: str
-    at: datetime
-    fields: dict[str, Any] = field(default_factory=dict)
-    detail: str | None = None
-
-
-def _timeline_line(change: Change) -> str:
-    """[at, state, worker, detail] as one JSON line (built by hand: it is per change)."""
-    worker = change.fields.get("worker")
-    detail = change.detail[:MAX_DETAIL_CHARS] if change.detail else None
-    return (f'["{change.at.isoformat()}","{change.state}",'
-            f"{json.dumps(worker) if worker else 'null'},"
-            f"{json.dumps(detail) if detail else 'null'}]\n")  # fmt: skip
-
-
-def merge(changes: list[Change]) -> list[dict[str, Any]]:
-    """One row per task from its changes, by the same rules as the upsert."""
-    rows: dict[str, dict[str, Any]] = {}
-    for change in changes:
-        row = rows.get(change.task_id)
-        if row is None:
-            row = rows[change.task_id] = dict.fromkeys(RUN_COLUMNS)
-            row.update(task_id=change.task_id, state=change.state, state_at=change.at,
-                       seen_at=change.at, timeline="")  # fmt: skip
-        elif change.at >= row["state_at"]:
-            row.update(state=change.state, state_at=change.at)
-        row["seen_at"] = min(row["seen_at"], change.at)
-        values = change.fields
-        row["timeline"] += _timeline_line(change)
-        for name, value in values.items():
-            if value is None:
-                continue
-            if name == "retries":
-                row[name] = max(row[name] or 0, value)
-            elif name in TAKE_NEWEST or row[name] is None:  # else known already
-                row[name] = value
-    return [rows[task_id] for task_id in sorted(rows)]  # one lock order for every writer
-
-
-def upsert_runs(connection, rows: list[dict[str, Any]]) -> None:
-    """Insert the rows, or merge each into the row its task already has."""
-    table = TaskRun.__table__
-    dialect = connection.dialect.name
-    mysql_like = dialect in ("mysql", "mariadb")
-    statement: Any
-    if mysql_like:
-        statement = mysql.insert(table)
-        new = statement.inserted
-    else:
-        statement = (postgresql if dialect == "postgresql" else sqlite).insert(table)
-        new = statement.excluded
-    old = table.c
-    later = new.state_at >= old.state_at
-    # In this order: MySQL's assignments see the columns assigned before them,
-    # so state must be decided while state_at is still the old one.
-    merged = [
-        ("state", case((later, new.state), else_=old.state)),
-        ("state_at", case((later, new.state_at), else_=old.state_at)),
-        (
-            "retries",
-            case(
-                (new.retries > old.retries, new.retries),
-                else_=func.coalesce(old.retries, new.retries),
-            ),
-        ),
-        # '' written out, not bound: PyMySQL's executemany fills in the VALUES
-        # rows itself and fails on a placeholder after them.
-        ("timeline", func.coalesce(old.timeline, literal_column("''")) + new.timeline),
-        *((name, func.coalesce(old[name], new[name])) for name in KEEP_FIRST),
-        *((name, func.coalesce(new[name], old[name])) for name in TAKE_NEWEST),
-    ]
-    if mysql_like:
-        statement = statement.on_duplicate_key_update(merged)
-    else:
-        statement = statement.on_conflict_do_update(index_elements=["task_id"], set_=dict(merged))
-    connection.execute(statement, rows)
-
-
 # Held while a batch is written, and taken before this process forks: a pool
 # child that a worker forks mid-write (billiard replaces a child that was
 # killed, by Terminate say) inherits the database library's state with its
@@ -146,16 +50,16 @@ _writing = threading.Lock()
 FORK_WAIT = 5.0  # seconds a fork waits for a write in progress
 
 
-class Recorder:
+class Recorder(Buffered):
     """This process's buffer of task changes and the thread that writes it."""
 
+    thread_name = "task-history"
+
     def __init__(self, app: Flask) -> None:
+        super().__init__(app.config["TASK_HISTORY_FLUSH_SECONDS"])
         self.app = app
-        self.interval = app.config["TASK_HISTORY_FLUSH_SECONDS"]
         self.enabled = app.config["TASK_HISTORY_ENABLED"]
         self.buffer: list[Change] = []
-        self.lock = threading.Lock()
-        self.thread: threading.Thread | None = None
         self.started_at: dict[str, float] = {}  # task id -> monotonic start, for runtime
         self.outcome: dict[str, dict[str, Any]] = {}  # error details until postrun
 
@@ -172,19 +76,7 @@ class Recorder:
             self.buffer.append(change)
             if len(self.buffer) > MAX_BUFFERED:
                 del self.buffer[: len(self.buffer) - MAX_BUFFERED]
-        if self.thread is None:
-            self._start_thread()
-
-    def _start_thread(self) -> None:
-        with self.lock:
-            if self.thread is None:
-                self.thread = threading.Thread(target=self._run, name="task-history", daemon=True)
-                self.thread.start()
-
-    def _run(self) -> None:
-        while True:
-            time.sleep(self.interval)
-            self.flush()  # never raises: a failed batch is kept for the next try
+        self.started()
 
     def flush(self) -> None:
         """Write what is buffered; on failure keep it for the next try."""
@@ -200,9 +92,8 @@ class Recorder:
             with self.lock:
                 self.buffer[:0] = changes
 
-    def after_fork(self) -> None:
-        """A forked child starts with its parent's buffer, which the parent writes."""
-        self.buffer, self.lock, self.thread = [], threading.Lock(), None
+    def clear(self) -> None:
+        self.buffer = []
         self.started_at.clear()
         self.outcome.clear()
 
