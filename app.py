@@ -27,6 +27,7 @@ from blueprints import (
 )
 from blueprints.api import IdConverter, JSONProvider, register_error_handlers, require_json_writes
 from blueprints.auth.sms import PROVIDERS
+from blueprints.servers import on_rabbitmq
 from exts import (
     babel,
     cache,
@@ -53,7 +54,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # What follows from REDIS_URL (the limits', the cache's, Celery's) follows an override too.
     redis_url = overrides.get("REDIS_URL") or os.environ.get("REDIS_URL", "")
     values = settings.from_env({**os.environ, "REDIS_URL": redis_url})
-    values["CELERY"] = settings.on_rabbitmq({**values["CELERY"], **overrides.pop("CELERY", {})})
+    values["CELERY"] = on_rabbitmq({**values["CELERY"], **overrides.pop("CELERY", {})})
     values.update(overrides)
     app.config.update(values)
     unknown = set(app.config["SMS_PROVIDERS"]) - set(PROVIDERS)

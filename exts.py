@@ -22,7 +22,7 @@ from redis.retry import Retry
 from redis.sentinel import Sentinel
 from sqlalchemy.orm import DeclarativeBase
 
-from config import RedisTarget
+from blueprints.servers import RedisTarget
 
 
 class TimedConnection(Connection):

@@ -1,7 +1,7 @@
 """RabbitMQ stopped and started in the middle of a drain of 1,000 orders.
 
 On RabbitMQ the product declares quorum queues and publishes with confirms
-(config.on_rabbitmq): the drain the restart interrupts comes back (its
+(blueprints/servers.py, on_rabbitmq): the drain the restart interrupts comes back (its
 message was not acknowledged), no order is lost or written twice, and the
 payment-timeout tasks queued before the restart (waiting in RabbitMQ's
 delayed-delivery queues) still cancel every unpaid order.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 import config
+from blueprints import servers
 
 
 def test_a_sentinel_url_reaches_every_redis_user():
@@ -13,7 +14,7 @@ def test_a_sentinel_url_reaches_every_redis_user():
         "SECRET_KEY": "x", "REDIS_SENTINEL_PASSWORD": "sentinel-secret",
         "REDIS_URL": "redis+sentinel://:p%40ss@10.0.0.5:26379,10.0.0.6/shop/2",
     })  # fmt: skip
-    assert config.RedisTarget.parse(settings["REDIS_URL"]) == config.RedisTarget(
+    assert servers.RedisTarget.parse(settings["REDIS_URL"]) == servers.RedisTarget(
         settings["REDIS_URL"], (("10.0.0.5", 26379), ("10.0.0.6", 26379)), "shop", 2, "p@ss"
     )
     assert (
@@ -46,13 +47,15 @@ def test_a_single_redis_stays_as_it_was():
 @pytest.mark.parametrize("url", ["redis+sentinel://10.0.0.5:26379", "redis+sentinel:///shop"])
 def test_a_sentinel_url_without_hosts_or_master_is_refused(url):
     with pytest.raises(ValueError, match="redis\\+sentinel://host:port"):
-        config.RedisTarget.parse(url)
+        servers.RedisTarget.parse(url)
 
 
 def test_rabbitmq_gets_quorum_queues_and_confirms():
-    celery = config.on_rabbitmq({"broker_url": "amqp://guest@mq//", "broker_transport_options": {}})
+    celery = servers.on_rabbitmq(
+        {"broker_url": "amqp://guest@mq//", "broker_transport_options": {}}
+    )
     assert celery["task_default_queue_type"] == celery["task_create_missing_queue_type"] == "quorum"
     assert celery["task_default_exchange_type"] == "topic"  # native delayed delivery needs it
     assert celery["broker_transport_options"]["confirm_publish"] is True
     redis_broker = {"broker_url": "redis://x/1", "broker_transport_options": {}}
-    assert config.on_rabbitmq(redis_broker) == redis_broker
+    assert servers.on_rabbitmq(redis_broker) == redis_broker

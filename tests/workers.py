@@ -10,7 +10,7 @@ import urllib.request
 
 from celery import Celery
 
-import config
+from blueprints import servers
 from config import ROOT
 from devtools import free_port
 
@@ -94,6 +94,6 @@ def sender(broker_url: str) -> Celery:
     declare otherwise, and the product's workers could not use)."""
     client = Celery(set_as_current=False)
     client.conf.update(
-        config.on_rabbitmq({"broker_url": broker_url, "broker_transport_options": {}})
+        servers.on_rabbitmq({"broker_url": broker_url, "broker_transport_options": {}})
     )
     return client

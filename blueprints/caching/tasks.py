@@ -14,7 +14,7 @@ from redis import RedisError
 
 from blueprints.caching.interface import CACHES, InterfaceCache
 from blueprints.queueing import queue_or_log
-from config import RedisTarget
+from blueprints.servers import RedisTarget
 
 log = logging.getLogger(__name__)
 
