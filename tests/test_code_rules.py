@@ -2,16 +2,8 @@
 
 import pytest
 
-from blueprints.auth.service import (
-    CodeRules,
-    CodeStore,
-    InvalidTarget,
-    SendRefused,
-    normalize_email,
-    normalize_phone,
-    seal,
-    unseal,
-)
+from blueprints.auth.service import CodeRules, CodeStore, SendRefused, seal, unseal
+from blueprints.auth.targets import InvalidTarget, normalize_email, normalize_phone
 
 TARGET = "user@example.com"
 

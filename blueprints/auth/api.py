@@ -20,14 +20,8 @@ from blueprints.auth.schemas import (
     LogoutSchema,
     UserAnswerSchema,
 )
-from blueprints.auth.service import (
-    InvalidTarget,
-    SendRefused,
-    channel_of,
-    code_store,
-    login_user_for,
-    normalize_target,
-)
+from blueprints.auth.service import SendRefused, code_store, login_user_for
+from blueprints.auth.targets import InvalidTarget, channel_of, normalize_target
 from blueprints.i18n import language
 from blueprints.jobs import browser_id, task_owner
 from blueprints.openapi import Blueprint

@@ -5,7 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_babel import lazy_gettext
 
-from blueprints.auth.service import CHANNELS, CODE_LENGTH, PURPOSES
+from blueprints.auth.service import CODE_LENGTH, PURPOSES
+from blueprints.auth.targets import CHANNELS
 from blueprints.fields import Field, Flag, OneOf, Problem, Regexp, Schema, Text
 from blueprints.openapi import ErrorSchema
 

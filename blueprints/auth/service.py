@@ -15,31 +15,22 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
 
-import phonenumbers
 import redis
 from cryptography.fernet import Fernet, InvalidToken
-from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from blueprints.i18n import N_
+from blueprints.auth.targets import Channel, channel_of
 from blueprints.lua import run_then, script
 from blueprints.replication import Replicas
 from blueprints.streams import Entry, StreamConsumer
 from exts import db, redis_client
 from models import User
 
-Channel = Literal["email", "sms"]
-CHANNELS: tuple[Channel, ...] = ("email", "sms")
 PURPOSES = ("login",)
 CODE_LENGTH = 6
-
-
-class InvalidTarget(ValueError):
-    """The e-mail address or phone number cannot receive a code."""
 
 
 class SendRefused(Exception):
@@ -49,55 +40,6 @@ class SendRefused(Exception):
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
-
-
-# What is wrong with an address, in English; the API answers it translated.
-BAD_EMAIL = N_("Enter a valid e-mail address, such as name@example.com.")
-NON_ASCII_NAME = N_(
-    "Use only Latin letters, digits and . _ - before the @: many mail servers take nothing else."
-)
-BAD_PHONE = N_("Enter a valid mobile number, such as 138 0013 8000 or +86 138 0013 8000.")
-
-
-def normalize_email(raw: str) -> str:
-    """The address as mail servers take it: a non-ASCII domain in its IDNA form
-    (xn--), and a non-ASCII name refused, since many servers lack SMTPUTF8."""
-    try:
-        address = validate_email(raw, check_deliverability=False, allow_smtputf8=False)
-        return (address.ascii_email or address.normalized).lower()
-    except EmailNotValidError as error:
-        if "before the @" in str(error):
-            raise InvalidTarget(NON_ASCII_NAME) from None
-        raise InvalidTarget(BAD_EMAIL) from None
-
-
-def normalize_phone(raw: str, default_region: str) -> str:
-    """The number in E.164 form (+8613800138000)."""
-    try:
-        number = phonenumbers.parse(raw, default_region)
-    except phonenumbers.NumberParseException:
-        raise InvalidTarget(BAD_PHONE) from None
-    if not phonenumbers.is_valid_number(number):
-        raise InvalidTarget(BAD_PHONE)
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def normalize_target(channel: Channel, raw: str, default_region: str) -> str:
-    if channel == "email":
-        return normalize_email(raw)
-    return normalize_phone(raw, default_region)
-
-
-def channel_of(target: str) -> Channel:
-    return "email" if "@" in target else "sms"
-
-
-def mask(target: str) -> str:
-    """Enough of a target to recognise it in a log or a task result."""
-    if "@" in target:
-        name, domain = target.split("@", 1)
-        return f"{name[:1]}***@{domain}"
-    return f"{target[:4]}****{target[-2:]}"
 
 
 @dataclass(frozen=True)
