@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import create_engine, func, select, text, update
 
-from blueprints.schedules.beat import LOCK_KEY
 from blueprints.schedules.entries import CHANGED_CHANNEL
+from blueprints.schedules.lease import LOCK_KEY
 from config import ROOT
 from exts import db
 from models import AuditEntry, PeriodicEntry, TaskRun
