@@ -12,6 +12,10 @@ OUTCOMES = ("sent", "failed", "skipped")
 RUN_STATUSES = ("running", "done", "failed")  # a fan-out's, and a daily report's
 
 
+def percent_handled(total: int, handled: int) -> int:
+    return 100 if not total else min(100, round(100 * handled / total))
+
+
 class SaleReminder(db.Model):  # type: ignore[name-defined]  # db.Model is built at runtime
     """A user's wish to be reminded before a sale opens."""
 
@@ -50,16 +54,6 @@ class ReminderRun(db.Model):  # type: ignore[name-defined]  # db.Model is built 
     started_at: Mapped[UTCDateTime] = mapped_column(default=utcnow)
     finished_at: Mapped[UTCDateTime | None]
 
-    def to_json(self) -> dict:
-        return {
-            "id": self.id,
-            "starts_at": self.starts_at.isoformat(),
-            "status": self.status,
-            "total": self.total,
-            "sent": self.sent,
-            "failed": self.failed,
-            "skipped": self.skipped,
-            "error": self.error,
-            "started_at": self.started_at.isoformat(),
-            "finished_at": self.finished_at and self.finished_at.isoformat(),
-        }
+    @property
+    def percent(self) -> int:
+        return percent_handled(self.total, self.sent + self.failed + self.skipped)

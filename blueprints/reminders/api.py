@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import marshmallow as ma
 from flask import g
 
 from blueprints.auth.access import login_api
-from blueprints.fields import Schema
 from blueprints.openapi import Blueprint
 from blueprints.reminders import service
+from blueprints.reminders.schemas import ReminderSchema
 
 blp = Blueprint("reminders", __name__, description="Reminders before a sale opens")
-
-
-class ReminderSchema(Schema):
-    subscribed = ma.fields.Boolean(required=True)
-    sent_already = ma.fields.Boolean(
-        metadata={"description": "the reminders for this opening went out before you asked"}
-    )
 
 
 @blp.get("/api/seckill/<id:activity_id>/reminder")

@@ -4,28 +4,19 @@ reminder exactly once, and the report of a fan-out."""
 from __future__ import annotations
 
 import contextlib
-import smtplib
-import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 import redis as redis_lib
-from flask import current_app, render_template
 from flask_babel import gettext as _
-from flask_babel import ngettext
-from flask_mail import Message
 from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from blueprints.api import Refused
-from blueprints.auth.errors import TransientSendError
-from blueprints.auth.mail import classify_smtp_error
-from blueprints.i18n import shop_time
-from exts import db, mail, redis_client
+from blueprints.reminders.schemas import REPORT
+from exts import db, redis_client
 from models import ReminderRun, SaleReminder, SeckillActivity, User
-from models.reminder import OUTCOMES
+from models.reminder import OUTCOMES, percent_handled
 from models.types import utcnow
 
 
@@ -189,88 +180,6 @@ def unsettled(run: ReminderRun, ids: list[int]) -> list[tuple[int, User]]:
     return [(reminder_id, user) for reminder_id, user in db.session.execute(query)]
 
 
-def opening_text(sale: SeckillActivity) -> str:
-    """When the sale opens, as shoppers read it: in TIMEZONE, named."""
-    return shop_time(sale.starts_at)
-
-
-PLACEHOLDER = "recipient@reminder.invalid"
-
-
-class _Copy(Message):
-    """A copy of a serialized reminder: the bytes are the template's, with this
-    copy's To and Message-ID. Serializing MIME took half a worker's time."""
-
-    template: bytes = b""
-    template_id = ""
-
-    def as_bytes(self) -> bytes:
-        return self.template.replace(
-            PLACEHOLDER.encode(), str(self.recipients[0]).encode(), 1
-        ).replace(self.template_id.encode(), self.msgId.encode(), 1)
-
-
-def reminder_mail(sale: SeckillActivity) -> Callable[[str], Message]:
-    """The sale's reminder for an address: rendered and serialized once (nothing
-    in it is the recipient's), addressed per recipient."""
-    minutes = max(1, round((sale.starts_at - utcnow()).total_seconds() / 60))
-    context = {
-        "sale": sale,
-        "opens": opening_text(sale),
-        "sale_url": f"{current_app.config['PUBLIC_URL']}/seckill/{sale.id}",
-        "minutes": minutes,
-    }
-    subject = ngettext(
-        "“%(title)s” opens in %(num)d minute", "“%(title)s” opens in %(num)d minutes",
-        minutes, title=sale.title,
-    )  # fmt: skip
-    body = render_template("mail/reminder.txt", **context)
-    html = render_template("mail/reminder.html", **context)
-    date = time.time()
-
-    def build(kind: type[Message], address: str) -> Message:
-        return kind(subject=subject, recipients=[address], body=body, html=html, date=date)
-
-    template = build(Message, PLACEHOLDER)
-    serialized = template.as_bytes()
-
-    def compose(address: str) -> Message:
-        if not address.isascii() or not address.isprintable():  # stored addresses are ASCII
-            return build(Message, address)
-        copy = build(_Copy, address)
-        copy.template, copy.template_id = serialized, template.msgId  # type: ignore[attr-defined]
-        return copy
-
-    return compose
-
-
-class MailBatch:
-    """One SMTP connection for a batch of reminders, opened by its first mail
-    (a batch of texts needs none)."""
-
-    def __init__(self) -> None:
-        self.connection: Any = None
-
-    def __enter__(self) -> MailBatch:
-        return self
-
-    def send(self, message: Message) -> None:
-        try:
-            if self.connection is None:
-                self.connection = mail.connect().__enter__()
-            self.connection.send(message)
-        except smtplib.SMTPException as error:
-            raise classify_smtp_error(error) from None
-        except OSError as error:  # refused, reset, timed out
-            raise TransientSendError(f"SMTP: {error.__class__.__name__}: {error}") from None
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.connection is not None:
-            # The mails went; a QUIT that fails changes nothing.
-            with contextlib.suppress(smtplib.SMTPException, OSError):
-                self.connection.__exit__(None, None, None)
-
-
 def finish(run_id: int) -> ReminderRun | None:
     """Write the report from the reminders' recorded outcomes, once."""
     run = db.session.get(ReminderRun, run_id)
@@ -317,10 +226,9 @@ def latest_run(activity_id: int) -> dict | None:
     run = db.session.scalar(query.order_by(ReminderRun.id.desc()).limit(1))
     if run is None:
         return None
-    answer = run.to_json()
-    if run.status == "running":
-        counts = {k: int(v) for k, v in redis_client.hgetall(progress_key(run.id)).items()}
-        answer.update({outcome: counts.get(outcome, 0) for outcome in OUTCOMES})
-    handled = answer["sent"] + answer["failed"] + answer["skipped"]
-    answer["percent"] = 100 if not run.total else min(100, round(100 * handled / run.total))
+    answer = REPORT.dump(run)
+    if run.status == "running":  # the counts so far are in Redis until the report
+        progress = redis_client.hgetall(progress_key(run.id))
+        answer.update({outcome: int(progress.get(outcome, 0)) for outcome in OUTCOMES})
+        answer["percent"] = percent_handled(run.total, sum(answer[o] for o in OUTCOMES))
     return answer

@@ -41,6 +41,8 @@ from blueprints.auth import sms
 from blueprints.auth.errors import PermanentSendError, TransientSendError
 from blueprints.i18n import DEFAULT_LANGUAGE
 from blueprints.reminders import service
+from blueprints.reminders.mail import MailBatch, compose_for, opening_text
+from blueprints.reminders.schemas import REPORT
 from exts import db
 from models import ReminderRun, SeckillActivity
 from models.types import utcnow
@@ -121,7 +123,7 @@ def send_batch(self, run_id: int, reminder_ids: list[int]) -> dict:
         return dict(counts)
     sale = db.session.get_one(SeckillActivity, run.activity_id)  # not stale: it exists
     message = Reminder.of(sale, {locale for *_, locale in pending})
-    lanes = [service.MailBatch() for _ in range(current_app.config["REMINDER_SMTP_CONNECTIONS"])]
+    lanes = [MailBatch() for _ in range(current_app.config["REMINDER_SMTP_CONNECTIONS"])]
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
         with contextlib.ExitStack() as stack, ThreadPoolExecutor(len(lanes)) as pool:
@@ -163,8 +165,8 @@ class Reminder:
         mails, opens = {}, {}
         for locale in locales:
             with force_locale(locale):
-                mails[locale] = service.reminder_mail(sale)
-                opens[locale] = service.opening_text(sale)
+                mails[locale] = compose_for(sale)
+                opens[locale] = opening_text(sale)
         return cls(mails, sale.title, opens)
 
 
@@ -177,7 +179,7 @@ Recipient = tuple[int, str | None, str | None, str]  # reminder id, e-mail, phon
 
 
 def _send_lane(
-    app: Flask, message: Reminder, lane: service.MailBatch, part: list[Recipient]
+    app: Flask, message: Reminder, lane: MailBatch, part: list[Recipient]
 ) -> tuple[list[Outcome], TransientSendError | None]:
     """One SMTP connection's share of a chunk, in a thread: the outcomes, and
     the transient error that stopped it, if one did. Several connections hide
@@ -195,7 +197,7 @@ def _send_lane(
 
 
 def _remind(
-    lane: service.MailBatch, message: Reminder, email: str | None, phone: str | None, locale: str
+    lane: MailBatch, message: Reminder, email: str | None, phone: str | None, locale: str
 ) -> tuple[str, str]:
     """Mail the user, or text them if they have no address; (outcome, detail).
     The channel's rate was waited for already."""
@@ -213,7 +215,7 @@ def _remind(
 def write_report(run_id: int) -> dict | None:
     """The chord's callback: the report, counted from every reminder's outcome."""
     run = service.finish(run_id)
-    return run.to_json() if run else None
+    return REPORT.dump(run) if run else None
 
 
 @shared_task(name="reminders.report_failed")
