@@ -156,9 +156,9 @@ def is_site_path(value: str) -> bool:
 class SiteUrl(Text):
     """An image or link address: http(s), or a path on this site."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, max_length: int = 500, **kwargs: Any) -> None:
         kwargs.setdefault("metadata", {"description": "http(s), or a path on this site"})
-        super().__init__(max_length=500, **kwargs)
+        super().__init__(max_length=max_length, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):  # str, or None for ""
         url = super()._deserialize(value, attr, data, **kwargs)
@@ -213,6 +213,12 @@ LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 def length_of(column: Any) -> int:
     """The length of a model's String column: the one place a text's limit is set."""
     return column.property.columns[0].type.length
+
+
+def max_lengths(schema: type[ma.Schema]) -> dict[str, int]:
+    """Each text field's limit, for the inputs of the form that sends it (maxlength)."""
+    fields = schema._declared_fields.items()
+    return {name: field.max_length for name, field in fields if isinstance(field, Text)}
 
 
 class Moment(Field, ma.fields.DateTime):

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from blueprints.fields import Field, Flag, Problem, Schema, SiteUrl, Text, WholeNumber
+from blueprints.fields import (
+    Field,
+    Flag,
+    Problem,
+    Schema,
+    SiteUrl,
+    Text,
+    WholeNumber,
+    length_of,
+)
+from models import Banner
 
 MAX_POSITION = 1_000_000
 
@@ -29,9 +39,10 @@ class BannerAnswerSchema(Schema):
 class BannerInputSchema(Schema):
     """A new banner needs a title and a picture; an edit (partial) any of these."""
 
-    title = Text(max_length=100, required=True, label="The title")
-    image_url = SiteUrl(required=True, label="The picture address")
-    link_url = SiteUrl(allow_none=True, label="The link")
+    title = Text(max_length=length_of(Banner.title), required=True, label="The title")
+    image_url = SiteUrl(max_length=length_of(Banner.image_url), required=True,
+                        label="The picture address")  # fmt: skip
+    link_url = SiteUrl(max_length=length_of(Banner.link_url), allow_none=True, label="The link")
     position = WholeNumber(0, MAX_POSITION, label="The position")
     is_show = Flag(label="Shown")
 

@@ -10,10 +10,20 @@ import marshmallow as ma
 from flask import current_app
 from marshmallow import ValidationError
 
-from blueprints.fields import Coded, Field, Flag, Moment, OneOf, Problem, Schema, Text
+from blueprints.fields import (
+    Coded,
+    Field,
+    Flag,
+    Moment,
+    OneOf,
+    Problem,
+    Schema,
+    Text,
+    length_of,
+)
 from blueprints.queueing import registered_tasks
 from blueprints.schedules.entries import check_crontab, next_run
-from models.schedule import KINDS
+from models.schedule import KINDS, PeriodicEntry
 
 MAX_ARGUMENTS = 10_000  # characters of JSON, args and kwargs each
 MAX_EVERY = 366 * 86400
@@ -86,21 +96,21 @@ class ScheduleInputSchema(Schema):
     """A new entry needs name, task, kind and that kind's timing; an edit
     (partial) any field. Whether they fit together is the service's check."""
 
-    name = Text(required=True, max_length=200)
-    task = Text(required=True, max_length=200, validate=registered,
+    name = Text(required=True, max_length=length_of(PeriodicEntry.name))
+    task = Text(required=True, max_length=length_of(PeriodicEntry.task), validate=registered,
                 metadata={"description": "a registered task (GET lists them)"})  # fmt: skip
     args = ArgumentList()
     kwargs = ArgumentMap()
-    queue = Text(max_length=200, allow_none=True)
+    queue = Text(max_length=length_of(PeriodicEntry.queue), allow_none=True)
     kind = Text(required=True, validate=OneOf(KINDS, Problem(
         f"must be one of {', '.join(KINDS)}.", "invalid_field")))  # fmt: skip
     every_seconds = ma.fields.Float(
         allow_none=True, validate=ma.validate.Range(1, MAX_EVERY, error=EVERY),
         error_messages={"invalid": EVERY}, metadata={"description": "interval"},
     )  # fmt: skip
-    crontab = Crontab(max_length=200, allow_none=True,
+    crontab = Crontab(max_length=length_of(PeriodicEntry.crontab), allow_none=True,
                       metadata={"description": "minute hour day month weekday"})  # fmt: skip
-    timezone = Zone(max_length=64, allow_none=True,
+    timezone = Zone(max_length=length_of(PeriodicEntry.timezone), allow_none=True,
                     metadata={"description": "the crontab's zone; else TIMEZONE"})  # fmt: skip
     run_at = Moment(allow_none=True, metadata={"description": "once"})
     enabled = Flag()

@@ -8,6 +8,7 @@ from marshmallow import ValidationError
 from blueprints.fields import Field, Moment, Schema, SiteUrl, Text, WholeNumber, length_of
 from blueprints.i18n import money
 from blueprints.openapi import ErrorSchema
+from blueprints.reminders.schemas import ReminderRunSchema
 from models import SeckillActivity
 
 MAX_STOCK = 1_000_000
@@ -43,7 +44,8 @@ class SaleInputSchema(Schema):
     description = Text(
         blank=True, max_length=length_of(SeckillActivity.description), label="The description"
     )
-    image_url = SiteUrl(allow_none=True, label="The picture address")
+    image_url = SiteUrl(max_length=length_of(SeckillActivity.image_url), allow_none=True,
+                        label="The picture address")  # fmt: skip
     price_cents = Cents(required=True, label="The price")
     regular_price_cents = Cents(
         allow_none=True, label="The regular price",
@@ -74,22 +76,6 @@ class PublicSaleSchema(SaleSchema):
     stock_left = ma.fields.Integer(required=True, allow_none=True)
     state = ma.fields.String(required=True, validate=ma.validate.OneOf(STATES),
                              metadata={"description": "what a shopper sees now"})  # fmt: skip
-
-
-class ReminderRunSchema(Schema):
-    id = ma.fields.Integer(required=True)
-    starts_at = Moment(required=True)
-    status = ma.fields.String(
-        required=True, validate=ma.validate.OneOf(["running", "done", "failed"])
-    )
-    total = ma.fields.Integer(required=True)
-    sent = ma.fields.Integer(required=True)
-    failed = ma.fields.Integer(required=True)
-    skipped = ma.fields.Integer(required=True)
-    percent = ma.fields.Integer(required=True)
-    error = ma.fields.String(allow_none=True)
-    started_at = Moment(required=True)
-    finished_at = Moment(allow_none=True)
 
 
 class SaleRemindersSchema(Schema):

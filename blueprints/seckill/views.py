@@ -6,7 +6,9 @@ import click
 from flask import Blueprint, Response, abort, render_template
 
 from blueprints.auth.access import admin_page
+from blueprints.fields import max_lengths
 from blueprints.seckill import export, stock
+from blueprints.seckill.schemas import SaleInputSchema
 
 bp = Blueprint("seckill", __name__, cli_group="seckill")
 
@@ -32,4 +34,4 @@ def admin_export_download(activity_id: int, token: str):
 @bp.get("/admin/sales")
 @admin_page
 def admin_sales_page():
-    return render_template("admin/sales.html")
+    return render_template("admin/sales.html", limits=max_lengths(SaleInputSchema))
