@@ -37,6 +37,7 @@ def run_one(workers: str, database: str) -> dict:
                            "CELERY_RESULT_BACKEND", "DATABASE_URL", "SECRET_KEY",
                            "MAIL_SERVER", "MAIL_PORT", *settings)})  # fmt: skip
         from app import create_app
+        from blueprints.reminders import mail as reminder_mail
         from blueprints.reminders import service, tasks
         from exts import db, mail
         from models import SaleReminder, SeckillActivity, TaskRun, User
@@ -62,7 +63,7 @@ def run_one(workers: str, database: str) -> dict:
 
             # Baseline: the same mails, one loop, one connection, nothing else.
             started = time.monotonic()
-            compose = service.reminder_mail(sale)
+            compose = reminder_mail.compose_for(sale)
             with mail.connect() as connection:
                 for n in range(SUBSCRIBERS):
                     connection.send(compose(f"baseline{n}@example.com"))

@@ -33,8 +33,8 @@ from pathlib import Path
 from flask import current_app
 
 from app import create_app
-from bench.bench_seckill import logged_in_users, new_sale
 from bench.harness import ROOT, _wait_until_up, stop_process, write_result, wrk
+from bench.sales import logged_in_users, new_sale
 from blueprints.auth.sessions import sessions_key
 from blueprints.caching.local import local_copies
 from blueprints.seckill import failover, gate, keys

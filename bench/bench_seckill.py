@@ -11,110 +11,45 @@ rate and what it oversells under the same rush.
 from __future__ import annotations
 
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-from contextlib import contextmanager
-from datetime import timedelta
 from pathlib import Path
 
-import redis
-from sqlalchemy import func, insert, select
+from sqlalchemy import select
 
-from app import create_app
 from bench.harness import (
-    NAIVE_QUEUE,
-    ROOT,
     fresh_postgres,
     stack,
-    stop_process,
     write_result,
     wrk,
 )
-from blueprints.auth import sessions
-from blueprints.seckill import admin, gate, keys
+from bench.naive_rush import NAIVE_CONCURRENCY, naive_run, naive_write_rate
+from bench.sales import (
+    CONNECTIONS,
+    USERS,
+    as_users,
+    bench_app,
+    logged_in_users,
+    new_sale,
+    settled_orders,
+)
+from blueprints.seckill import gate, keys
 from exts import db, redis_client
-from models import SeckillOrder, User
-from models.types import utcnow
+from models import SeckillOrder
+from tests.seckill_helpers import make_buyers, order_count
 
-USERS = 20_000
 STOCK = 1_000
 SALES = 10
 ROUNDS = 3
 SECONDS = 10
 SHORT_SECONDS = 3
-CONNECTIONS = 50
 LIGHT_CONNECTIONS = 8
 DRAIN_RESERVATIONS = 15_000
-NAIVE_CONCURRENCY = 4
 COLUMNS = [
     *("round", "/healthz req/s", "/healthz p99 ms", "gate req/s", "gate p99 ms"),
     *("confirmed p50 ms", "confirmed p99 ms", "all orders in after s", "gate answers"),
 ]
 HEADER = f"| {' | '.join(COLUMNS)} |\n|{' --- |' * len(COLUMNS)}"
-
-
-def bench_app(environment: dict):
-    return create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": environment["DATABASE_URL"],
-            "REDIS_URL": environment["REDIS_URL"],
-            "SECRET_KEY": environment["SECRET_KEY"],
-            "CELERY": {
-                "broker_url": environment["CELERY_BROKER_URL"],
-                "result_backend": environment["CELERY_RESULT_BACKEND"],
-            },
-        }
-    )
-
-
-def logged_in_users(app, path: Path) -> None:
-    """USERS accounts, and one session cookie per line in ``path``."""
-    with app.app_context():
-        now = utcnow()
-        rows = [{"email": f"bench{n}@example.com", "created_at": now} for n in range(USERS)]
-        db.session.execute(insert(User), rows)
-        db.session.commit()
-        ids = db.session.scalars(select(User.id).where(User.email.like("bench%"))).all()
-        live = {i: sessions.start(i) for i in ids}  # as their logins would
-    serializer = app.session_interface.get_signing_serializer(app)
-    name = app.config["SESSION_COOKIE_NAME"]
-    lines = (
-        f"{name}={serializer.dumps({'_user_id': str(i), '_fresh': True, 'sid': live[i]})}"
-        for i in ids
-    )
-    path.write_text("\n".join(lines) + "\n")
-
-
-def new_sale(app, stock: int) -> int:
-    now = utcnow()
-    with app.app_context():
-        sale, _ = admin.create(
-            {
-                "title": "Bench sale",
-                "product": "A thing",
-                "price_cents": 990,
-                "total_stock": stock,
-                "starts_at": now - timedelta(seconds=1),
-                "ends_at": now + timedelta(hours=1),
-            }
-        )
-        return sale.id
-
-
-def settled_orders(app, activity_id: int, timeout: float = 120) -> int:
-    """Orders of the sale once no reservation waits any more."""
-    deadline = time.monotonic() + timeout
-    with app.app_context():
-        while redis_client.xlen(keys.STREAM) and time.monotonic() < deadline:
-            time.sleep(0.1)
-    return order_count(app, activity_id)
-
-
-def as_users(base: str, method: str, path: str, cookies: Path, seconds: int,
-             connections: int = CONNECTIONS) -> dict:  # fmt: skip
-    return wrk(base, "seckill.lua", seconds, connections, args=[method, path, str(cookies)])
 
 
 def confirmation(app, activity_id: int) -> dict:
@@ -158,63 +93,6 @@ def gate_run(app, base: str, cookies: Path, seconds: int, connections: int = CON
     return run
 
 
-@contextmanager
-def naive_worker(environment: dict):
-    """A prefork worker running the naive design's order tasks, stopped on exit."""
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "bench.naive_app:celery", "worker",
-         "-Q", NAIVE_QUEUE, "--pool=prefork", "-c", str(NAIVE_CONCURRENCY), "--loglevel=error"],
-        env=environment, cwd=ROOT,
-    )  # fmt: skip
-    try:
-        yield
-    finally:
-        stop_process(worker)
-
-
-def order_count(app, activity_id: int) -> int:
-    with app.app_context():
-        query = select(func.count()).where(SeckillOrder.activity_id == activity_id)
-        return db.session.scalar(query) or 0
-
-
-def naive_run(app, base: str, cookies: Path, environment: dict) -> dict:
-    """The same rush against the naive design, its tasks run by a prefork worker."""
-    activity_id = new_sale(app, STOCK)
-    with naive_worker(environment):
-        run = as_users(base, "POST", f"/bench/naive/{activity_id}", cookies, SECONDS)
-        broker = redis.Redis.from_url(environment["CELERY_BROKER_URL"])
-        queued_at_end = broker.llen(NAIVE_QUEUE)
-        started = time.monotonic()
-        while broker.llen(NAIVE_QUEUE):
-            time.sleep(0.05)
-        time.sleep(1)  # the last tasks the worker took
-        after_rush = time.monotonic() - started
-    orders = order_count(app, activity_id)
-    run["sale"] = {"accepted": run["counts"].get("202", 0), "orders": orders,
-                   "oversold": max(0, orders - STOCK), "queued_at_end": queued_at_end,
-                   "worker_busy_after_rush_s": round(after_rush, 1)}  # fmt: skip
-    return run
-
-
-def naive_write_rate(app, cookies: Path, environment: dict, base: str) -> dict:
-    """Orders per second written by one task per order, from a pile, as drain_rate."""
-    activity_id = new_sale(app, DRAIN_RESERVATIONS)
-    as_users(base, "POST", f"/bench/naive/{activity_id}", cookies, 20)  # no worker yet: a pile
-    broker = redis.Redis.from_url(environment["CELERY_BROKER_URL"])
-    waiting = broker.llen(NAIVE_QUEUE)
-    with naive_worker(environment):
-        while broker.llen(NAIVE_QUEUE) >= waiting:
-            time.sleep(0.01)
-        start = time.monotonic()
-        while broker.llen(NAIVE_QUEUE):
-            time.sleep(0.02)
-        seconds = time.monotonic() - start
-    written = order_count(app, activity_id)
-    return {"tasks": waiting, "written": written, "seconds": round(seconds, 2),
-            "orders_per_second": round(written / seconds)}  # fmt: skip
-
-
 def drain_rate(app, users: list[int]) -> dict:
     """Reservations piled up with no drain (the gate called directly), then one
     drain task on the stack's solo worker: orders per second."""
@@ -242,16 +120,7 @@ def postgres_drain() -> dict | None:
     env = {"DATABASE_URL": url, "SECKILL_DRAIN_LIMIT": str(DRAIN_RESERVATIONS)}
     with stack(env) as (_, environment, _sink):
         app = bench_app(environment)
-        return drain_rate(app, users(app, DRAIN_RESERVATIONS))
-
-
-def users(app, count: int) -> list[int]:
-    with app.app_context():
-        now = utcnow()
-        rows = [{"email": f"drain{n}@example.com", "created_at": now} for n in range(count)]
-        db.session.execute(insert(User), rows)
-        db.session.commit()
-        return list(db.session.scalars(select(User.id).where(User.email.like("drain%"))))
+        return drain_rate(app, make_buyers(app, DRAIN_RESERVATIONS, "drain"))
 
 
 def answers(run: dict) -> str:
@@ -283,11 +152,11 @@ def main() -> dict:
         sales = [r["gate"]["sale"] for r in rounds]
         for _ in range(SALES - ROUNDS):
             sales.append(gate_run(app, base, cookies, SHORT_SECONDS)["sale"])
-        naive = naive_run(app, base, cookies, environment)
+        naive = naive_run(app, base, cookies, environment, STOCK, SECONDS)
         print(f"naive: {naive['rps']:.0f} req/s, {naive['sale']}")
-        naive_rate = naive_write_rate(app, cookies, environment, base)
+        naive_rate = naive_write_rate(app, cookies, environment, base, DRAIN_RESERVATIONS)
         print(f"naive writes: {naive_rate}")
-        drain = drain_rate(app, users(app, DRAIN_RESERVATIONS))
+        drain = drain_rate(app, make_buyers(app, DRAIN_RESERVATIONS, "drain"))
         print(f"drain (SQLite): {drain}")
     drain_pg = postgres_drain()
     print(f"drain (PostgreSQL): {drain_pg}")

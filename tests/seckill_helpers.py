@@ -78,7 +78,7 @@ def orders(app, activity_id: int) -> list[SeckillOrder]:
 def order_count(app, activity_id: int) -> int:
     with app.app_context():
         query = select(func.count()).where(SeckillOrder.activity_id == activity_id)
-        return db.session.scalar(query)
+        return db.session.scalar(query) or 0
 
 
 def sale_with_orders(app, count: int) -> int:
