@@ -5,18 +5,19 @@ Views declare their input with ``@blp.arguments(Schema)`` and their answers
 with ``@blp.response`` / ``@blp.alt_response``; the document is generated
 from those schemas. A failed load is a 400 in the shop's shape (never
 webargs' 422). The answers the shared mechanisms give (a bad body, the
-guards, rate limits, outages) are added from the routes themselves, so no
-view repeats them. tests/test_openapi.py runs schemathesis against it:
+guards, rate limits, outages) are added by an apispec plugin as each route
+is registered, so no view repeats them, and `flask openapi print` prints
+the very document the API serves. tests/test_openapi.py runs schemathesis against it:
 every operation, no 500, every answer as described.
 """
 
 from __future__ import annotations
 
-import re
 from functools import wraps
 
 import flask_smorest
 import marshmallow as ma
+from apispec import BasePlugin
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint as FlaskBlueprint
 from flask import Flask, current_app, jsonify, request
@@ -62,8 +63,11 @@ class Blueprint(flask_smorest.Blueprint):
         def decorator(view):
             @wraps(view)
             def with_body(*args, **kwargs):
+                body = request.get_json()
+                if not body and not loader.fields:
+                    return view({}, *args, **kwargs)  # nothing to read (Buy): skip the load
                 try:
-                    values = loader.load(request.get_json())
+                    values = loader.load(body)
                 except ma.ValidationError as error:
                     code, message, field = first_error(error, loader)
                     raise Refused(code, message, field or None) from None
@@ -140,7 +144,11 @@ def init_app(app: Flask, blueprints: list[Blueprint]) -> None:
     without a CORS preflight we never grant, so it needs none."""
     from exts import csrf
 
-    api = Api(spec_kwargs={**SPEC, "marshmallow_plugin": MarshmallowPlugin(schema_name)})
+    plugins = {
+        "marshmallow_plugin": MarshmallowPlugin(schema_name),
+        "extra_plugins": [SharedAnswers(app)],
+    }
+    api = Api(spec_kwargs={**SPEC, **plugins})
     api.register_converter(IdConverter, lambda converter: ID)
     api.register_converter(UnicodeConverter, lambda converter: TEXT_ID)
     api.init_app(app)
@@ -173,49 +181,42 @@ RESPONSES = {
         "headers": {"Retry-After": {"schema": {"type": "integer"}}},
     },
 }
-PATH_PARAMETER = r"<(?:(\w+):)?(\w+)>"  # werkzeug's <converter:name>
 
 
-def build_spec() -> dict:
-    """The document for the current app, with the answers every route shares."""
-    api = current_app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
-    guarded: dict[str, str] = {}
-    for rule in current_app.url_map.iter_rules():
-        guard = getattr(current_app.view_functions[rule.endpoint], "guard", None)
-        if rule.rule.startswith("/api/") and guard:
-            guarded[re.sub(PATH_PARAMETER, r"{\2}", rule.rule)] = guard
-    document = api.spec.to_dict()
-    for path, operations in document["paths"].items():
-        for method, operation in operations.items():
-            if isinstance(operation, dict) and "responses" in operation:
-                _add_common_answers(operation, method, guarded.get(path))
-                if "{" in path:  # the router's: an id no row has, or not a number
-                    operation["responses"].setdefault(
-                        "404", {"$ref": "#/components/responses/NotFound"}
-                    )
-    return document
+class SharedAnswers(BasePlugin):
+    """Adds to each operation what the shared mechanisms answer, so no view
+    repeats it: a write takes only a JSON object (415, 400), the guards
+    refuse (401; 403 for admin_api), any endpoint can be rate limited (429)
+    or find Redis or the database down (503), and an id in the path that no
+    row has is the router's 404."""
 
+    def __init__(self, app: Flask) -> None:
+        self.app = app
 
-def _add_common_answers(operation: dict, method: str, guard: str | None) -> None:
-    """What the shared mechanisms answer, so no view has to repeat it: a write
-    takes only a JSON object (415, 400), the guards refuse (401; 403 for
-    admin_api), and any endpoint can be rate limited (429) or find Redis or
-    the database down (503)."""
-    responses = operation["responses"]
-    if method.upper() in WRITE_METHODS:
-        responses.setdefault("415", {"$ref": "#/components/responses/NotJson"})
-        responses.setdefault("400", {"$ref": "#/components/responses/BAD_REQUEST"})
-    if guard:
-        operation.setdefault("security", [{"session": []}])
-        responses.setdefault("401", {"$ref": "#/components/responses/NotLoggedIn"})
-    if guard == "admin":
-        responses.setdefault("403", {"$ref": "#/components/responses/Forbidden"})
-    responses.setdefault("429", {"$ref": "#/components/responses/RateLimited"})
-    responses.setdefault("503", {"$ref": "#/components/responses/Unavailable"})
+    def operation_helper(self, path=None, operations=None, **kwargs) -> None:
+        rule = kwargs.get("rule")
+        view = self.app.view_functions.get(rule.endpoint) if rule is not None else None
+        guard = getattr(view, "guard", None)
+        for method, operation in (operations or {}).items():
+            responses = operation.setdefault("responses", {})
+            if method.upper() in WRITE_METHODS:
+                responses.setdefault("415", "NotJson")
+                responses.setdefault("400", "BAD_REQUEST")
+            if guard:
+                operation.setdefault("security", [{"session": []}])
+                responses.setdefault("401", "NotLoggedIn")
+            if guard == "admin":
+                responses.setdefault("403", "Forbidden")
+            if "{" in (path or ""):
+                responses.setdefault("404", "NotFound")
+            responses.setdefault("429", "RateLimited")
+            responses.setdefault("503", "Unavailable")
 
 
 @bp.get("/api/openapi.json")
 def openapi_json():
+    """The document (also `flask openapi print`)."""
     if "openapi" not in current_app.extensions:
-        current_app.extensions["openapi"] = build_spec()
+        api = current_app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
+        current_app.extensions["openapi"] = api.spec.to_dict()
     return jsonify(current_app.extensions["openapi"])
