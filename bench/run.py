@@ -1,6 +1,7 @@
 """`make bench`: run every benchmark; results go to bench/results/."""
 
 from bench import (
+    bench_api_schemas,
     bench_banners,
     bench_beat,
     bench_codes,
@@ -22,3 +23,4 @@ if __name__ == "__main__":
     bench_task_history.main()
     bench_reminders.main()
     bench_beat.main()
+    bench_api_schemas.main()
