@@ -65,3 +65,15 @@ def check_page(page, name: str, width: str) -> None:
         if v["impact"] in ("serious", "critical")
     ]
     assert violations == [], f"{name} at {width}: {violations}"
+
+
+def log_in(page, live_server, mailbox, address: str, next_path: str = "/") -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{live_server}/login?next={next_path}")
+    page.get_by_label("E-mail address").fill(address)
+    page.get_by_role("button", name="Send code").click()
+    expect(page.locator("#send-status")).to_contain_text("Sent")
+    page.get_by_label("Code").fill(mailbox.last_code_for(address))
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_test_id("who")).to_have_text(address)

@@ -52,6 +52,30 @@ def session_cookie(app, user_id: int) -> str:
     return f"{app.config['SESSION_COOKIE_NAME']}={value}"
 
 
+def buy(client, activity_id: int):
+    return client.post(f"/api/seckill/{activity_id}", json={})
+
+
+def result(client, seckill_id: str) -> dict:
+    response = client.get(f"/api/seckill/result/{seckill_id}")
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def purchase(client, activity_id: int) -> dict | None:
+    response = client.get(f"/api/seckill/activities/{activity_id}/purchase")
+    assert response.status_code == 200, response.json
+    return response.json["purchase"]
+
+
+def as_user(app, client, user_id: int):
+    """The test client, logged in as ``user_id``."""
+    client.set_cookie(
+        app.config["SESSION_COOKIE_NAME"], session_cookie(app, user_id).split("=", 1)[1]
+    )
+    return client
+
+
 def http(base: str, method: str, path: str, cookie: str | None = None) -> tuple[int, dict]:
     request = urllib.request.Request(
         f"{base}{path}",
