@@ -7,8 +7,8 @@ from those schemas. A failed load is a 400 in the shop's shape (never
 webargs' 422). The answers the shared mechanisms give (a bad body, the
 guards, rate limits, outages) are added by an apispec plugin as each route
 is registered, so no view repeats them, and `flask openapi print` prints
-the very document the API serves. tests/test_openapi.py runs schemathesis against it:
-every operation, no 500, every answer as described.
+the very document the API serves. tests/test_openapi.py runs schemathesis
+against it: every operation, no 500, every answer as described.
 """
 
 from __future__ import annotations
