@@ -20,10 +20,7 @@ INVALID_PURPOSE = Problem("must be 'login'.", "invalid_purpose")
 
 
 class CodeRequestSchema(Schema):
-    channel = Text(
-        required=True,
-        validate=OneOf(CHANNELS, Problem("must be 'email' or 'sms'.", "invalid_channel")),
-    )
+    channel = Text(required=True, validate=OneOf(CHANNELS, INVALID_CHANNEL))
     target = Text(required=True, metadata={"description": "an e-mail address or a phone number"})
     purpose = Text(
         load_default="login",
