@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 import redis
 from celery.contrib.testing.worker import start_worker
+from celery.signals import after_task_publish, task_postrun
 from celery.worker import state as worker_state
 from flask_migrate import upgrade
 from sqlalchemy import MetaData
@@ -31,6 +32,7 @@ from devtools import free_port, redis_server
 from exts import cache, db
 from models import PeriodicEntry, User
 from tests import sample_tasks  # noqa: F401  (registered before the worker starts)
+from tests.helpers import wait_for
 from tests.mailbox import start_mailbox
 from tests.seckill_helpers import session_cookie
 
@@ -127,8 +129,43 @@ def worker(celery_app):
     if celery_app.conf.broker_url.startswith("amqp"):
         _drop_queues_of_older_runs(celery_app)
     celery_app.control.purge()
+    INVALIDATIONS["published"].clear()  # purged: they will never run
     with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+        INVALIDATIONS["worker"] = True
         yield
+        INVALIDATIONS["worker"] = False
+
+
+# The cache invalidations this process queued, and those the worker (in this
+# process) has run. A write's second delete, INTERFACE_CACHE_SECOND_DELETE_DELAY
+# after it, empties the entry: a test that counts hits waits for it, and for
+# those an earlier test's writes may still have due.
+INVALIDATIONS: dict = {"published": set(), "done": set(), "worker": False}
+
+
+@after_task_publish.connect(weak=False)
+def _invalidation_queued(sender=None, headers=None, **_) -> None:
+    if sender == "cache.invalidate":
+        INVALIDATIONS["published"].add(headers["id"])
+
+
+@task_postrun.connect(weak=False)
+def _invalidation_ran(sender=None, task_id=None, state=None, **_) -> None:
+    if sender is not None and sender.name == "cache.invalidate" and state != "RETRY":
+        INVALIDATIONS["done"].add(task_id)
+
+
+@pytest.fixture
+def cache_settled():
+    """Waits until every cache invalidation queued so far has run (none can
+    run while no worker does: the next one purges them)."""
+
+    def wait() -> None:
+        due = set(INVALIDATIONS["published"])
+        if INVALIDATIONS["worker"]:
+            wait_for(lambda: due <= INVALIDATIONS["done"], message="queued invalidations ran")
+
+    return wait
 
 
 # The queues with fixed names that tests consume from (the rest have new names each run).

@@ -37,7 +37,8 @@ def admin(client, login_as):
     return client
 
 
-def test_the_list_comes_from_the_cache_after_the_first_read(app, client):
+def test_the_list_comes_from_the_cache_after_the_first_read(app, client, cache_settled):
+    cache_settled()
     add_banners(app, *[f"banner {n}" for n in range(7)])
     add_banners(app, "hidden", is_show=False)
     add_banners(app, "deleted", is_deleted=True)
@@ -50,12 +51,13 @@ def test_the_list_comes_from_the_cache_after_the_first_read(app, client):
     assert second.get_data() == first.get_data()
 
 
-def test_an_empty_list_is_cached_too(client):
+def test_an_empty_list_is_cached_too(client, cache_settled):
+    cache_settled()
     assert read(client) == ("miss", [])
     assert read(client) == ("hit", [])
 
 
-def test_every_admin_write_shows_at_once(admin):
+def test_every_admin_write_shows_at_once(admin, cache_settled):
     def created(title: str, **fields) -> int:
         response = admin.post(
             "/api/admin/banners",
@@ -65,6 +67,7 @@ def test_every_admin_write_shows_at_once(admin):
         return response.json["banner"]["id"]
 
     first = created("first")
+    cache_settled()
     assert read(admin) == ("miss", ["first"])
     assert read(admin) == ("hit", ["first"])
 
@@ -90,7 +93,10 @@ def test_every_admin_write_shows_at_once(admin):
     assert [b["title"] for b in admin.get("/api/admin/banners").json["banners"]] == ["second"]
 
 
-def test_the_delayed_second_delete_drops_a_late_stale_entry(app, admin, app_redis, worker):
+def test_the_delayed_second_delete_drops_a_late_stale_entry(
+    app, admin, app_redis, worker, monkeypatch
+):
+    monkeypatch.setitem(app.config, "INTERFACE_CACHE_SECOND_DELETE_DELAY", 2)
     response = admin.post("/api/admin/banners", json={"title": "new", "image_url": "/a.svg"})
     assert response.status_code == 201
     # A reader that read a lagging replica after the first delete puts old rows back.
@@ -123,7 +129,9 @@ def test_the_refresh_schedule_is_seconds_or_a_crontab_line():
             timing_from_setting(wrong)
 
 
-def test_redis_going_down_and_coming_back(app, admin, worker, tmp_path, monkeypatch, app_redis):
+def test_redis_going_down_and_coming_back(
+    app, admin, worker, cache_settled, tmp_path, monkeypatch, app_redis
+):
     """Reads fall back to the database, writes succeed, and the invalidation
     that failed during the outage runs once Redis is back, even though Redis
     restored the old entry from its disk."""
@@ -136,6 +144,7 @@ def test_redis_going_down_and_coming_back(app, admin, worker, tmp_path, monkeypa
         monkeypatch.setitem(app.extensions, "redis", cache_redis)
         banner = admin.post("/api/admin/banners", json={"title": "before", "image_url": "/a.svg"})
         banner_id = banner.json["banner"]["id"]
+        cache_settled()
         assert read(admin) == ("miss", ["before"])
         assert read(admin) == ("hit", ["before"])
 
@@ -173,7 +182,8 @@ def test_the_home_page_renders_with_and_without_banners(app, client):
     assert b'id="carousel"' in client.get("/").data
 
 
-def test_cache_commands(app, client):
+def test_cache_commands(app, client, cache_settled):
+    cache_settled()
     add_banners(app, "warm me")
     runner = app.test_cli_runner()
     result = runner.invoke(args=["cache", "warm"])
