@@ -17,7 +17,6 @@ baseline for both.
 from __future__ import annotations
 
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -28,6 +27,8 @@ import uuid
 from contextlib import ExitStack
 from importlib import metadata
 from pathlib import Path
+
+from packaging.requirements import Requirement
 
 from bench.harness import ROOT, _wait_until_up, stack, stop_process, write_result, wrk
 from bench.sales import bench_app, logged_in_users, new_sale, settled_orders
@@ -106,7 +107,7 @@ def _missing_dependencies(tree: Path, target: Path) -> Path:
     missing = []
     for requirement in wanted:
         try:
-            metadata.version(re.split(r"[\[<>=;]", requirement)[0])
+            metadata.version(Requirement(requirement).name)
         except metadata.PackageNotFoundError:
             missing.append(requirement)
     if missing:

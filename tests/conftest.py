@@ -129,30 +129,39 @@ def worker(celery_app):
     if celery_app.conf.broker_url.startswith("amqp"):
         _drop_queues_of_older_runs(celery_app)
     celery_app.control.purge()
-    INVALIDATIONS["published"].clear()  # purged: they will never run
+    INVALIDATIONS.queued.clear()  # purged: they will never run
     with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
-        INVALIDATIONS["worker"] = True
+        INVALIDATIONS.worker = True
         yield
-        INVALIDATIONS["worker"] = False
+        INVALIDATIONS.worker = False
 
 
-# The cache invalidations this process queued, and those the worker (in this
-# process) has run. A write's second delete, INTERFACE_CACHE_SECOND_DELETE_DELAY
-# after it, empties the entry: a test that counts hits waits for it, and for
-# those an earlier test's writes may still have due.
-INVALIDATIONS: dict = {"published": set(), "done": set(), "worker": False}
+class Invalidations:
+    """The cache invalidations this process queued, and those the worker (in
+    this process) ran. A write's second delete comes
+    INTERFACE_CACHE_SECOND_DELETE_DELAY after it and empties the entry, so a
+    test that counts hits waits for its own, and for any an earlier test's
+    writes left due."""
+
+    def __init__(self) -> None:
+        self.queued: set[str] = set()
+        self.ran: set[str] = set()
+        self.worker = False  # whether the worker runs (the next one purges the queue)
+
+
+INVALIDATIONS = Invalidations()
 
 
 @after_task_publish.connect(weak=False)
 def _invalidation_queued(sender=None, headers=None, **_) -> None:
     if sender == "cache.invalidate":
-        INVALIDATIONS["published"].add(headers["id"])
+        INVALIDATIONS.queued.add(headers["id"])
 
 
 @task_postrun.connect(weak=False)
 def _invalidation_ran(sender=None, task_id=None, state=None, **_) -> None:
     if sender is not None and sender.name == "cache.invalidate" and state != "RETRY":
-        INVALIDATIONS["done"].add(task_id)
+        INVALIDATIONS.ran.add(task_id)
 
 
 @pytest.fixture
@@ -161,9 +170,9 @@ def cache_settled():
     run while no worker does: the next one purges them)."""
 
     def wait() -> None:
-        due = set(INVALIDATIONS["published"])
-        if INVALIDATIONS["worker"]:
-            wait_for(lambda: due <= INVALIDATIONS["done"], message="queued invalidations ran")
+        due = set(INVALIDATIONS.queued)
+        if INVALIDATIONS.worker:
+            wait_for(lambda: due <= INVALIDATIONS.ran, message="queued invalidations ran")
 
     return wait
 

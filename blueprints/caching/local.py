@@ -71,7 +71,7 @@ class LocalCopies:
             if self.pubsub is None:
                 return False
             try:
-                if select.select([self._socket()], [], [], 0)[0]:
+                if _readable(self._socket(), 0):
                     while (message := self.pubsub.get_message(timeout=0)) is not None:
                         if message["type"] == "subscribe":  # (again, after a reconnection)
                             self._drop()
@@ -105,7 +105,7 @@ class LocalCopies:
                         self.pubsub = self.client.pubsub()
                         self.pubsub.subscribe(CHANNEL)
                     socket = self._socket()
-                if not select.select([socket], [], [], 5)[0]:  # outside the lock: reads go on
+                if not _readable(socket, 5):  # outside the lock: reads go on
                     with self.lock:  # quiet: a PING now and then, so a dead peer shows
                         if self.pubsub is not None:
                             self.pubsub.check_health()
@@ -117,6 +117,14 @@ class LocalCopies:
                     self._lost()
             time.sleep(pause)
             pause = min(pause * 2, 5)
+
+
+def _readable(sock: Any, timeout: float) -> bool:
+    """Whether ``sock`` has something to read within ``timeout`` seconds (poll,
+    not select: a busy process's descriptors pass select's limit of 1024)."""
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(timeout * 1000))
 
 
 def local_copies(client: redis_lib.Redis) -> LocalCopies:
