@@ -76,10 +76,14 @@ def as_user(app, client, user_id: int):
     return client
 
 
-def http(base: str, method: str, path: str, cookie: str | None = None) -> tuple[int, dict]:
+def http(
+    base: str, method: str, path: str, cookie: str | None = None, body: dict | None = None
+) -> tuple[int, dict]:
+    if body is None and method == "POST":
+        body = {}
     request = urllib.request.Request(
         f"{base}{path}",
-        data=b"{}" if method == "POST" else None,
+        data=None if body is None else json.dumps(body).encode(),
         method=method,
         headers={"Content-Type": "application/json", **({"Cookie": cookie} if cookie else {})},
     )

@@ -72,7 +72,7 @@ def test_a_sale_edit_saved_while_redis_fails_says_so(app, client, login_as, monk
     def redis_gone(*args, **kwargs):  # Redis dies between the commit and the live update
         raise redis.ConnectionError("Connection refused")
 
-    monkeypatch.setattr(stock, "adjust_stock", redis_gone)
+    monkeypatch.setattr(stock, "set_total", redis_gone)
     response = client.patch(f"/api/admin/sales/{sale['id']}", json={"total_stock": 20})
     assert response.status_code == 200
     assert response.json["warning"].startswith("Saved.")

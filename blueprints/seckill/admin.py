@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import redis as redis_lib
 from sqlalchemy import func, select
+from sqlalchemy import update as sql_update
 
 from blueprints.api import Refused
 from blueprints.ops.audit import audit
@@ -43,7 +46,7 @@ def check(values: dict[str, Any], sale: SeckillActivity | None) -> dict[str, Any
 
 NOT_LIVE = (
     "Saved. Redis did not answer, so the sale on the site may not show this change yet;"
-    " the reconciliation reports any stock difference on this page."
+    " the reconciliation brings it there within a minute."
 )
 
 
@@ -57,30 +60,75 @@ def create(values: dict[str, Any]) -> tuple[SeckillActivity, str | None]:
     return sale, _go_live(sale)
 
 
-def update(sale: SeckillActivity, values: dict[str, Any]) -> tuple[SeckillActivity, str | None]:
-    added = values.get("total_stock", sale.total_stock) - sale.total_stock
-    for name, value in values.items():
-        setattr(sale, name, value)
-    audit("sale.update", f"sale:{sale.id}", **values)
-    db.session.commit()
-    return sale, _go_live(sale, added)
+def update(activity_id: int, values: dict[str, Any]) -> tuple[SeckillActivity, str | None]:
+    """Change a sale's fields (checked against the row as it is now) and bring
+    Redis along. Atomic per sale: see ``editing``."""
+    with editing(activity_id) as sale:
+        check(values, sale)
+        for name, value in values.items():
+            setattr(sale, name, value)
+        audit("sale.update", f"sale:{sale.id}", **values)
+        warning = _go_live(sale)
+    return sale, warning
 
 
-def close(sale: SeckillActivity) -> tuple[SeckillActivity, str | None]:
-    sale.status = "closed"
-    audit("sale.close", f"sale:{sale.id}")
-    db.session.commit()
-    return sale, _go_live(sale)
+def close(activity_id: int) -> tuple[SeckillActivity, str | None]:
+    with editing(activity_id) as sale:
+        sale.status = "closed"
+        audit("sale.close", f"sale:{sale.id}")
+        warning = _go_live(sale)
+    return sale, warning
 
 
-def _go_live(sale: SeckillActivity, added: int = 0) -> str | None:
-    """Bring a committed sale into Redis: stock added, today's sale (re)loaded.
-    A warning instead of an error when Redis fails: the write is committed,
-    and an error would invite a retry that creates the sale twice."""
+def sync_total(activity_id: int) -> int | None:
+    """Bring the sale's total in Redis to the database's, as an edit would (under
+    its row lock); how far it moved. For the reconciliation: Redis missed an
+    edit (it was down), or holds one whose commit failed."""
+    with editing(activity_id) as sale:
+        return stock.set_total(sale)
+
+
+@contextmanager
+def editing(activity_id: int) -> Iterator[SeckillActivity]:
+    """The sale, its row locked from this read until the edit commits (or rolls
+    back on any error). Edits of one sale (two admins, two tabs, a retried
+    request, the reconciliation) so run one after another, each on the row the
+    one before wrote, and Redis is changed in the same order, before the commit."""
+    # An UPDATE locks the row on PostgreSQL and MySQL, and takes SQLite's write
+    # lock (it has no SELECT ... FOR UPDATE); the locking read then sees the newest row.
+    db.session.execute(
+        sql_update(SeckillActivity)
+        .where(SeckillActivity.id == activity_id)
+        .values(total_stock=SeckillActivity.total_stock)
+    )
+    sale = db.session.scalar(
+        select(SeckillActivity)
+        .where(SeckillActivity.id == activity_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     try:
-        stock.adjust_stock(sale, added)
+        if sale is None:
+            raise Refused("not_found", "No such sale.")
+        yield sale
+    except BaseException:
+        db.session.rollback()
+        raise
+    db.session.commit()
+
+
+def _go_live(sale: SeckillActivity) -> str | None:
+    """Bring a sale into Redis: its total (the units taken stay taken), and a
+    sale of today (re)loaded. A warning instead of an error when Redis fails:
+    the write stands, and the reconciliation brings Redis to it within a minute;
+    an error would invite a retry that creates a new sale twice."""
+    try:
+        stock.set_total(sale)
         if stock.runs_today(sale):
             stock.preload(sale)
+    except stock.BelowTaken as below:
+        message = f"{below.taken} units are already taken: the stock cannot go below that."
+        raise Refused("below_taken", message, "total_stock") from None
     except redis_lib.RedisError as error:
         log.warning("sale %s saved but not live: %s", sale.id, error)
         return NOT_LIVE

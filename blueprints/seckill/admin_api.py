@@ -51,8 +51,7 @@ def admin_create(values: dict[str, Any]):
 @blp.alt_response(404, response="NotFound")
 def admin_update(values: dict[str, Any], activity_id: int):
     """Change some of a sale's fields; once it opens, stock only grows."""
-    sale = admin.get(activity_id)
-    return _answer(*admin.update(sale, admin.check(values, sale)))
+    return _answer(*admin.update(activity_id, values))
 
 
 @blp.post("/api/admin/sales/<id:activity_id>/close")
@@ -62,7 +61,7 @@ def admin_update(values: dict[str, Any], activity_id: int):
 @blp.alt_response(404, response="NotFound")
 def admin_close(activity_id: int):
     """Close a sale now."""
-    return _answer(*admin.close(admin.get(activity_id)))
+    return _answer(*admin.close(activity_id))
 
 
 def _answer(sale: SeckillActivity, warning: str | None) -> dict[str, Any]:

@@ -87,10 +87,33 @@ def preload_today(now: datetime | None = None) -> list[int]:
     return loaded
 
 
-def adjust_stock(activity: SeckillActivity, added: int) -> None:
-    """``added`` more (or, before opening, fewer) units; Redis follows if the sale is loaded."""
-    if added and lua("adjust_stock")(keys=[sale_key(activity.id)], args=[added]) > 0:
+class BelowTaken(Exception):
+    """A total lower than the units already taken (bought or waiting to be written)."""
+
+    def __init__(self, taken: int) -> None:
+        super().__init__(taken)
+        self.taken = taken
+
+
+def set_total(activity: SeckillActivity) -> int | None:
+    """Bring the sale's total in Redis to ``activity.total_stock``, keeping the
+    units already taken; how far the total moved (None if the sale is not
+    loaded). Setting the same total again changes nothing, so a repeated or
+    concurrent edit cannot add its change twice; callers hold the sale's row
+    lock (``admin.editing``), so Redis follows the database's order of edits."""
+    reply = lua("set_total")(keys=[sale_key(activity.id)], args=[activity.total_stock])
+    if reply[0] == "below_taken":
+        raise BelowTaken(int(reply[1]))
+    if reply[0] == "not_loaded":
+        return None
+    if int(reply[1]) > 0 and int(reply[2]) > 0:
         allow_sales_again(activity.id)
+    return int(reply[2])
+
+
+def take_back(activity_id: int, units: int) -> int:
+    """Take up to ``units`` off sale; how many were (no more than are left)."""
+    return lua("take_back")(keys=[sale_key(activity_id)], args=[units])
 
 
 def return_unit(pipe, activity_id: int, reservation_id: str) -> None:

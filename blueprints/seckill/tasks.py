@@ -13,7 +13,7 @@ from redis import RedisError
 from blueprints.jobs.progress import Progress
 from blueprints.ops import metrics
 from blueprints.queueing import queue_or_log
-from blueprints.seckill import drift, export, orders, payment, stock
+from blueprints.seckill import admin, drift, export, orders, payment, stock
 from blueprints.seckill.keys import DRAIN_KICKED, drift_key
 from exts import redis_client
 
@@ -101,15 +101,32 @@ def preload_today() -> list[int]:
 def reconcile() -> dict:
     """The safety net, every minute: load today's sales, write reservations no
     drain picked up (a lost kick, a killed worker), cancel unpaid orders whose
-    delayed task was lost, and report stock that disagrees with the orders."""
+    delayed task was lost, bring Redis's totals to the database's, take off
+    sale units the database does not back, and report any other drift."""
     loaded = stock.preload_today()
     written = _drain()
     cancelled = payment.cancel_unpaid(payment.overdue_unpaid())
-    # Counted twice, a second apart: a batch in flight shifts the sum for a moment.
+    totals = {}
+    for activity_id in drift.totals_off(loaded):
+        try:
+            moved = admin.sync_total(activity_id)
+        except stock.BelowTaken as below:
+            log.error("sale %s: %d units taken, more than its total", activity_id, below.taken)
+            continue
+        if moved:
+            totals[activity_id] = moved
+            log.error("sale %s: Redis's total was off by %+d: repaired", activity_id, -moved)
+    # Counted twice, a second apart: a batch in flight lowers the sum for a moment.
     first = drift.stock_drift(loaded)
     time.sleep(1)
     off = {i: d for i, d in drift.stock_drift(loaded).items() if d and d == first.get(i)}
+    taken_back = {}
     for activity_id, units in off.items():
         log.error("sale %s: Redis stock is off by %+d units from the orders", activity_id, units)
         redis_client.set(drift_key(activity_id), units, ex=3600)
-    return {"loaded": loaded, "written": written, "cancelled": cancelled, "drift": off}
+        if units > 0:  # Redis would sell units the database does not back
+            taken_back[activity_id] = stock.take_back(activity_id, units)
+    return {
+        "loaded": loaded, "written": written, "cancelled": cancelled, "totals": totals,
+        "drift": off, "taken_back": taken_back,
+    }  # fmt: skip
