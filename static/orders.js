@@ -29,6 +29,10 @@
       if (result.status === 200) {
         say(status, "success", t("Paid. Thank you!"));
         window.location.reload();
+      } else if (result.status === 409) {  // its time to pay ran out: it is cancelled now
+        order.dataset.status = "cancelled";
+        say(status, "error", errorMessage(result));
+        order.querySelector("[data-role=pay-countdown]").textContent = "";
       } else {
         say(status, "error", errorMessage(result));
         button.disabled = order.dataset.status !== "pending_payment";

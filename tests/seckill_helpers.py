@@ -95,6 +95,17 @@ def http(
             return error.code, json.load(error)
 
 
+def write_order(app, activity_id: int, user_id: int, created_at) -> int:
+    """An order waiting for payment, as the drain writes one, made ``created_at``; its id."""
+    with app.app_context():
+        order = SeckillOrder(activity_id=activity_id, user_id=user_id, amount_cents=990,
+                             reservation_id=f"r-{activity_id}-{user_id}", reserved_at=created_at,
+                             created_at=created_at, status="pending_payment")  # fmt: skip
+        db.session.add(order)
+        db.session.commit()
+        return order.id
+
+
 def orders(app, activity_id: int) -> list[SeckillOrder]:
     with app.app_context():
         query = select(SeckillOrder).where(SeckillOrder.activity_id == activity_id)

@@ -1,12 +1,13 @@
 """Flash-sale orders after the gate: payment, the unpaid timeout, preloading."""
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from celery.signals import before_task_publish
 
 from blueprints.seckill import keys, payment, stock
+from models.types import utcnow
 from tests.helpers import builtin_entry, wait_for
 from tests.seckill_helpers import (
     as_user,
@@ -16,6 +17,7 @@ from tests.seckill_helpers import (
     order_count,
     purchase,
     result,
+    write_order,
 )
 
 pytestmark = pytest.mark.integration
@@ -125,3 +127,36 @@ def test_a_payment_timeout_longer_than_the_visibility_timeout_waits_in_short_hop
         before_task_publish.disconnect(capture)
     assert time.monotonic() - bought_at > 2, "not cancelled before its time"
     assert len(countdowns) >= 3 and max(countdowns) <= 1.0, countdowns
+
+
+def test_a_payment_after_its_deadline_is_refused_without_a_worker(app, client, app_redis):
+    # No worker runs: the delayed cancel is late, and the clock must still hold.
+    activity_id = open_sale(app, 1)
+    (buyer,) = make_buyers(app, 1, prefix="late")
+    late = utcnow() - timedelta(seconds=app.config["SECKILL_PAY_TIMEOUT"] + 5)
+    order_id = write_order(app, activity_id, buyer, created_at=late)
+    app_redis.hincrby(keys.sale_key(activity_id), "stock", -1)  # the unit it holds
+
+    answer = as_user(app, client, buyer).post(f"/api/seckill/orders/{order_id}/pay", json={})
+    assert answer.status_code == 409, answer.json
+    assert answer.json["error"]["message"] == "The order was not paid in time and was cancelled."
+    assert purchase(client, activity_id)["order"]["status"] == "cancelled"
+    assert app_redis.hget(keys.sale_key(activity_id), "stock") == "1", "its unit is back"
+
+
+def test_payments_racing_the_deadline_pay_only_before_it(app, client, app_redis):
+    activity_id = open_sale(app, 2)
+    early, late = make_buyers(app, 2, prefix="race")
+    window = timedelta(seconds=app.config["SECKILL_PAY_TIMEOUT"])
+    in_time = write_order(
+        app, activity_id, early, created_at=utcnow() - window + timedelta(seconds=30)
+    )
+    too_late = write_order(app, activity_id, late, created_at=utcnow() - window)
+    assert (
+        as_user(app, client, early).post(f"/api/seckill/orders/{in_time}/pay", json={}).status_code
+        == 200
+    )
+    assert (
+        as_user(app, client, late).post(f"/api/seckill/orders/{too_late}/pay", json={}).status_code
+        == 409
+    )
