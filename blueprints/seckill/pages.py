@@ -18,6 +18,7 @@ from exts import db, redis_client
 from models import SeckillActivity, SeckillOrder
 from models.types import utcnow
 
+MAX_ORDERS_PAGE = 100_000  # beyond any buyer's orders
 ORDERS_PER_PAGE = 10
 ENDED_SALES_SHOWN_FOR = timedelta(days=7)
 
@@ -54,7 +55,8 @@ def sale_page(activity_id: int):
 def orders_page():
     """The user's orders, newest first, with the reservations whose order is
     still being written (they are in Redis only, for a moment)."""
-    page = request.args.get("page", 1, type=int)
+    # Clamped: a page number no database column holds would be a 500.
+    page = min(max(request.args.get("page", 1, type=int), 1), MAX_ORDERS_PAGE)
     query = (
         select(SeckillOrder)
         .where(SeckillOrder.user_id == current_user.id)
