@@ -123,18 +123,27 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 def require_json_writes(app: Flask) -> None:
     """Every write under /api takes only JSON, whatever its route: a form, or
     any other body another site's page can send without a CORS preflight
-    (which we never grant), is refused before a view sees the session."""
+    (which we never grant), is refused before a view sees the session. A
+    DELETE may come without a body: a browser sends a cross-site DELETE only
+    after a preflight, so accepting it keeps that defence."""
 
     @app.before_request
     def refuse_other_bodies():
         if not _is_api_request() or request.method not in WRITE_METHODS:
             return None
+        if request.method == "DELETE" and not has_body():
+            return None  # a DELETE carries no body (RFC 9110); no other site can send one
         if request.mimetype != "application/json":
             message = "Send a JSON object with Content-Type: application/json."
             return error_response(415, "unsupported_media_type", message)
         if not isinstance(request.get_json(silent=True), dict):  # an empty body too
             return error_response(400, "invalid_json", "The body must be a JSON object.")
         return None
+
+
+def has_body() -> bool:
+    """The request carries a body (of any length, chunked too)."""
+    return bool(request.content_length) or "Transfer-Encoding" in request.headers
 
 
 def _snake(name: str) -> str:

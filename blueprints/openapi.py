@@ -25,7 +25,7 @@ from flask_smorest.utils import resolve_schema_instance
 from webargs.flaskparser import FlaskParser
 from werkzeug.routing import UnicodeConverter
 
-from blueprints.api import WRITE_METHODS, IdConverter, Refused
+from blueprints.api import WRITE_METHODS, IdConverter, Refused, has_body
 from blueprints.fields import NothingSchema, first_error
 from models.ops import TASK_ID_LENGTH
 
@@ -63,7 +63,7 @@ class Blueprint(flask_smorest.Blueprint):
         def decorator(view):
             @wraps(view)
             def with_body(*args, **kwargs):
-                body = request.get_json()
+                body = request.get_json() if has_body() else {}  # a DELETE may have none
                 if not body and not loader.fields:
                     return view({}, *args, **kwargs)  # nothing to read (Buy): skip the load
                 try:
@@ -91,12 +91,19 @@ class Blueprint(flask_smorest.Blueprint):
 
     def takes_nothing(self, view):
         """A write that needs no fields takes ``{}``, and refuses any field."""
+        return self.arguments(NothingSchema)(_without_body(view))
 
-        @wraps(view)
-        def without_body(_body, *args, **kwargs):
-            return view(*args, **kwargs)
+    def takes_no_body(self, view):
+        """A DELETE: no body at all (RFC 9110), or ``{}``."""
+        return self.arguments(NothingSchema, required=False)(_without_body(view))
 
-        return self.arguments(NothingSchema)(without_body)
+
+def _without_body(view):
+    @wraps(view)
+    def without_body(_body, *args, **kwargs):
+        return view(*args, **kwargs)
+
+    return without_body
 
 
 class ErrorDetail(ma.Schema):

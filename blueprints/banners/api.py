@@ -58,7 +58,7 @@ def admin_update(values: dict[str, Any], banner_id: int):
 
 @blp.delete("/api/admin/banners/<id:banner_id>")
 @admin_api
-@blp.takes_nothing
+@blp.takes_no_body
 @blp.response(204)
 @blp.alt_response(404, response="NotFound")
 def admin_delete(banner_id: int):

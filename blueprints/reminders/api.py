@@ -37,7 +37,7 @@ def subscribe(activity_id: int):
 
 @blp.delete("/api/seckill/<id:activity_id>/reminder")
 @login_api
-@blp.takes_nothing
+@blp.takes_no_body
 @blp.response(200, ReminderSchema, description="No reminder now")
 def unsubscribe(activity_id: int):
     """Cancel your reminder (nothing happens if there was none)."""

@@ -49,7 +49,7 @@ def update_entry(values: dict[str, Any], entry_id: int):
 
 @blp.delete("/api/admin/schedules/<id:entry_id>")
 @admin_api
-@blp.takes_nothing
+@blp.takes_no_body
 @blp.response(204, description="Deleted")
 @blp.alt_response(409, response="CONFLICT", description="One of the product's own entries")
 def delete_entry(entry_id: int):
