@@ -80,6 +80,10 @@ def test_an_admin_creates_edits_runs_and_deletes_an_entry(app, admin, worker):
         ({"args": ["bad", "args"]}, "invalid_arguments", "too many positional arguments"),
         ({"kwargs": {"days": 3}}, "invalid_arguments", "unexpected keyword argument 'days'"),
         ({"task": "reports.sale_figures"}, "invalid_arguments", "missing a required argument"),
+        ({"task": "auth.send_code_email", "args": [1, 2, 3]}, "invalid_arguments",
+         "The argument 'target' of auth.send_code_email must be text, not 1."),
+        ({"task": "seckill.cancel_unpaid", "args": [[1], True]}, "invalid_arguments",
+         "'due_at' of seckill.cancel_unpaid must be a number or null, not true."),
     ],
 )  # fmt: skip
 def test_bad_entries_get_a_clear_error(admin, change, code, words):

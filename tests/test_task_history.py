@@ -168,6 +168,17 @@ def test_secrets_never_reach_the_history(app, client, admin, mailbox, worker):
     assert response.status_code == 409  # not failed, and its arguments are incomplete anyway
 
 
+def test_arguments_a_redaction_rule_cannot_read_are_recorded_hidden(app, admin, celery_app, worker):
+    # Sent as an old schedule entry with odd arguments sent it: the task fails,
+    # and its history still has every event and what may be kept of its arguments.
+    sent = celery_app.send_task("auth.send_code_email", args=[1, 2, 3])
+    run_of(app, sent.id, "FAILURE")
+    body = admin.get(f"/api/admin/tasks/{sent.id}").json["task"]
+    assert body["arguments"] == {"args": ["[redacted]", "[redacted]", 3], "kwargs": {}}
+    states = [event["state"] for event in body["timeline"]]
+    assert states[:2] == ["SENT", "RECEIVED"] and states[-1] == "FAILURE", states
+
+
 def test_history_survives_a_worker_restart(app, celery_app):
     """A worker that stops writes what it buffered; a new one adds to the same history."""
     queue = "history-restart"

@@ -38,9 +38,19 @@ def recorded_arguments(task: Any, args: Any, kwargs: Any) -> tuple[str | None, b
             return json.dumps({"unreadable": "arguments do not match the task"}), False
         for name, rule in rules.items():
             if name in bound.arguments:
-                bound.arguments[name] = rule(bound.arguments[name])
+                bound.arguments[name] = _apply(rule, bound.arguments[name])
         args, kwargs = list(bound.args), dict(bound.kwargs)
     text = json.dumps({"args": args, "kwargs": kwargs}, default=repr, ensure_ascii=False)
     if len(text) > MAX_ARGUMENTS_CHARS:
         return json.dumps({"truncated": text[:MAX_ARGUMENTS_CHARS]}), False
     return text, not rules
+
+
+def _apply(rule: Callable[[Any], Any], value: Any) -> Any:
+    """What ``rule`` keeps of ``value``; all of it hidden when the rule cannot
+    read it (an int where an address goes): a task can be sent any JSON, and
+    the recorder must record it, not fail."""
+    try:
+        return rule(value)
+    except (TypeError, ValueError, AttributeError, IndexError, KeyError):
+        return SECRET(value)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+import types
+import typing
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -141,10 +143,40 @@ def arguments_problem(task: Any, args: Any, kwargs: Any) -> str | None:
         return "The arguments must be a JSON array and the keyword arguments a JSON object."
     signature = inspect.signature(task.run)  # without `self` for a bound task
     try:
-        signature.bind(*args, **kwargs)
+        bound = signature.bind(*args, **kwargs)
     except TypeError as error:
         return f"The arguments do not fit {task.name}{signature}: {error}."
+    try:
+        hints = typing.get_type_hints(task.run)
+    except (NameError, TypeError):  # hints that do not resolve: the count is all we check
+        hints = {}
+    for name, value in bound.arguments.items():
+        wanted = _json_kinds(hints.get(name, Any))
+        if wanted and not any(_is_kind(value, kind) for kind in wanted):
+            words = " or ".join(JSON_WORDS[kind] for kind in wanted)
+            shown = json.dumps(value, ensure_ascii=False)[:40]
+            return f"The argument {name!r} of {task.name} must be {words}, not {shown}."
     return None
+
+
+# The JSON a task argument's type hint takes, in the form's words.
+JSON_WORDS = {str: "text", bool: "true or false", int: "a whole number", float: "a number",
+              list: "a JSON array", dict: "a JSON object", type(None): "null"}  # fmt: skip
+
+
+def _json_kinds(hint: Any) -> list[type]:
+    """The JSON kinds ``hint`` allows; empty when it allows any (or we cannot tell)."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        kinds = [_json_kinds(part) for part in typing.get_args(hint)]
+        return [] if [] in kinds else [kind for part in kinds for kind in part]
+    hint = typing.get_origin(hint) or hint  # list[int] -> list
+    return [hint] if hint in JSON_WORDS else []
+
+
+def _is_kind(value: Any, kind: type) -> bool:
+    if kind in (int, float) and isinstance(value, bool):
+        return False  # JSON true is not a number
+    return isinstance(value, (int, float) if kind is float else kind)
 
 
 def call_problem(entry: PeriodicEntry, tasks: Mapping[str, Any]) -> str | None:

@@ -90,7 +90,7 @@ def _check_fits(entry: PeriodicEntry, timing_changed: bool) -> None:
     if entry.kind != "crontab" and entry.timezone is not None:
         entry.timezone = None  # a zone means something to a crontab only
     if problem := call_problem(entry, current_app.extensions["celery"].tasks):
-        raise Refused("invalid_arguments", problem)
+        raise Refused("invalid_arguments", problem, "args")
     entry.problem = None  # beat reads it afresh
 
 
