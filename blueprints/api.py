@@ -57,6 +57,7 @@ STATUS = {  # a Refused code's HTTP status; any other is 400
     "running": 409,
     "payment_refused": 409,
     "below_taken": 409,
+    "not_done": 409,
     "not_upcoming": 409,
     "sold_out": 410,
     "cooldown": 429,

@@ -32,36 +32,63 @@ function renderReport(report) {
     section.append(failed);
     return section;
   }
-  if (!report.sales.length) {
-    section.append(element("p", "No sale was open that day."));
-    return section;
-  }
+  section.append(report.sales.length ? salesTable(report.sales) : element("p", "No sale was open that day."));
+  const mailed = element("p", report.mailed_to ? `Mailed to ${admins(report.mailed_to)}. ` : "Not mailed. ");
+  mailed.className = "hint";
+  const mail = element("button", report.mailed_to ? "Mail again" : "Mail it");
+  mail.type = "button";
+  mail.className = "secondary";
+  mail.addEventListener("click", () => mailReport(report, mail));
+  mailed.append(mail);
+  section.append(mailed);
+  return section;
+}
+
+const admins = (count) => `${count} admin${count === 1 ? "" : "s"}`;
+
+function salesTable(sales) {
   const table = element("table");
   table.className = "admin-table";
   const head = element("tr");
   for (const [title] of COLUMNS) head.append(element("th", title));
   table.append(head);
-  for (const sale of report.sales) {
+  for (const sale of sales) {
     const row = element("tr");
     for (const [, value] of COLUMNS) row.append(element("td", String(value(sale))));
     table.append(row);
   }
-  const mailed = element("p", report.mailed_to ? `Mailed to ${report.mailed_to} admins.` : "Not mailed.");
-  mailed.className = "hint";
-  section.append(table, mailed);
-  return section;
+  return table;
+}
+
+async function mailReport(report, button) {
+  const recipients = admins(Number(container.dataset.admins));
+  if (!confirm(`Mail the report of ${report.day} to ${recipients}?`)) return;
+  button.disabled = true;
+  say(status, "pending", `Mailing the report of ${report.day}…`);
+  const result = await api("POST", `/api/admin/reports/${report.id}/mail`, {});
+  if (result.status !== 202) {
+    button.disabled = false;
+    return say(status, "error", errorMessage(result));
+  }
+  say(status, "success", `The report of ${report.day} is on its way to ${recipients}.`);
+  refreshUntil = Date.now() + 10000;  // until the list shows it mailed
+  timer = setTimeout(load, 2000);
 }
 
 let timer = null;
+let refreshUntil = 0;
 
 async function load() {
   const result = await api("GET", "/api/admin/reports");
   if (result.status !== 200) return say(status, "error", errorMessage(result));
   const reports = result.data.reports;
   container.replaceChildren(...reports.map(renderReport));
-  say(status, "success", reports.length ? "" : "No report yet.");
+  if (!reports.length) say(status, "success", "No report yet.");
+  else if (status.dataset.kind !== "success") say(status, "success", "");
   clearTimeout(timer);
-  if (reports.some((report) => report.status === "running")) timer = setTimeout(load, 3000);
+  if (reports.some((report) => report.status === "running") || Date.now() < refreshUntil) {
+    timer = setTimeout(load, Date.now() < refreshUntil ? 2000 : 3000);
+  }
 }
 
 form.addEventListener("submit", async (event) => {

@@ -129,3 +129,26 @@ def test_banner_errors_stand_beside_their_fields(admin_page, live_server, app, w
         "The picture address must not contain spaces: write %20 for one."
     )
     check_page(admin_page, "admin-banners-field-error", width)
+
+
+def test_compute_shows_a_report_and_mail_it_asks_first(
+    admin_page, live_server, worker, mailbox, width
+):
+    from playwright.sync_api import expect
+
+    admin_page.goto(f"{live_server}/admin/reports")
+    mark = mailbox.mark()
+    admin_page.get_by_role("button", name="Compute").click()
+    report = admin_page.get_by_test_id("report")
+    expect(report).to_contain_text("Not mailed.")
+    assert mailbox.mark() == mark, "computing mails no one"
+
+    admin_page.once("dialog", lambda dialog: dialog.dismiss())  # a second thought
+    report.get_by_role("button", name="Mail it").click()
+    expect(report).to_contain_text("Not mailed.")
+    admin_page.once("dialog", lambda dialog: dialog.accept())
+    report.get_by_role("button", name="Mail it").click()
+    expect(admin_page.locator("#report-status")).to_contain_text("on its way to 1 admin")
+    mailbox.wait_for("admin@example.com", since=mark)
+    expect(report).to_contain_text("Mailed to 1 admin.")
+    check_page(admin_page, "admin-report-mailed", width)

@@ -4,6 +4,7 @@ written once, mailed to the admins, shown to them; a failing sale fails it."""
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from time import sleep
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -96,15 +97,25 @@ def test_a_sale_whose_figures_fail_fails_the_report(app, celery_app, worker, mon
     assert "cannot be counted" in report["error"]
 
 
-def test_an_admin_computes_a_day_on_demand(app, admin, worker):
+def test_an_admin_computes_a_day_on_demand_and_mails_it_when_asked(app, admin, worker, mailbox):
     for day in ("yesterday", "2026-13-01", "2999-01-01"):
         assert admin.post("/api/admin/reports", json={"day": day}).status_code == 400
     today = datetime.now(ZoneInfo(app.config["TIMEZONE"])).date().isoformat()
+    mark = mailbox.mark()
     response = admin.post("/api/admin/reports", json={"day": today})
     assert response.status_code == 202
     report = finished(app)
     assert report["day"] == today
+    sleep(1)  # as long as beat's run takes to mail it
     listed = admin.get("/api/admin/reports").json["reports"]
     assert [r["day"] for r in listed] == [today]
+    assert listed[0]["mailed_to"] == 0 and mailbox.mark() == mark, "computing mails no one"
+
+    mailed = admin.post(f"/api/admin/reports/{report['id']}/mail", json={})
+    assert mailed.status_code == 202, mailed.json
+    assert mailbox.wait_for("admin@example.com", since=mark)
+    wait_for(lambda: finished(app)["mailed_to"] == 1, 10, "the report is marked mailed")
+    assert admin.post("/api/admin/reports/999999/mail", json={}).status_code == 404
     with app.app_context():
-        assert db.session.scalars(select(AuditEntry.action)).all() == ["report.run"]
+        actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
+    assert actions == ["report.run", "report.mail"]

@@ -8,6 +8,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import ValidationError
 
+from blueprints.api import Refused
 from blueprints.auth.access import admin_api
 from blueprints.fields import Field, Moment, Schema
 from blueprints.jobs import QueuedSchema
@@ -15,6 +16,7 @@ from blueprints.openapi import Blueprint
 from blueprints.ops.audit import audit
 from blueprints.reports import service, tasks
 from exts import db
+from models import DailyReport
 from models.reminder import RUN_STATUSES
 
 blp = Blueprint("reports_api", __name__, description="Daily sales reports")
@@ -66,10 +68,27 @@ def list_reports():
 @blp.arguments(RunReportSchema)
 @blp.response(202, QueuedSchema, description="Being computed; GET the list to see it finish")
 def run_report(body: dict[str, Any]):
-    """Compute a day's report now (beat does yesterday's at 00:05); it replaces
-    that day's earlier one."""
+    """Compute a day's report now (beat does yesterday's at 00:05, and mails
+    it); it replaces that day's earlier one, and is not mailed."""
     day = body["day"].isoformat()
-    result = tasks.daily.delay(day)
+    result = tasks.daily.delay(day, mail=False)  # computing shows it; mailing is asked for
     audit("report.run", f"report:{day}", task_id=result.id)
+    db.session.commit()
+    return {"task_id": result.id}
+
+
+@blp.post("/api/admin/reports/<id:report_id>/mail")
+@admin_api
+@blp.takes_nothing
+@blp.response(202, QueuedSchema, description="The mail is being sent")
+@blp.alt_response(404, response="NotFound")
+@blp.alt_response(409, response="CONFLICT", description="Not computed (yet)")
+def mail_report(report_id: int):
+    """Mail a computed report to the admins (ADMIN_EMAILS) now."""
+    report = db.get_or_404(DailyReport, report_id, description="No such report.")
+    if report.status != "done":
+        raise Refused("not_done", "Only a computed report can be mailed.")
+    result = tasks.mail_report.delay(report.id)
+    audit("report.mail", f"report:{report.day.isoformat()}", task_id=result.id)
     db.session.commit()
     return {"task_id": result.id}

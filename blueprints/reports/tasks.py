@@ -24,8 +24,9 @@ log = logging.getLogger(__name__)
 
 
 @shared_task(name="reports.daily")
-def daily(day: str | None = None) -> int | None:
-    """Compute ``day``'s report (yesterday in TIMEZONE unless given); its id."""
+def daily(day: str | None = None, mail: bool = True) -> int | None:
+    """Compute ``day``'s report (yesterday in TIMEZONE unless given) and, unless
+    told not to (an admin's Compute), mail it to the admins; its id."""
     report = service.start(date.fromisoformat(day) if day else service.yesterday())
     if report is None:
         return None  # being computed already
@@ -35,7 +36,8 @@ def daily(day: str | None = None) -> int | None:
     # in a chain, Celery moves the chord's callback into a new chain and its
     # error callback no longer fires.
     save = save_report.s(report.id).on_error(on_error)
-    save.link(mail_report.si(report.id).on_error(on_error))
+    if mail:
+        save.link(mail_report.si(report.id).on_error(on_error))
     if figures:
         chord(group(figures))(save)
     else:
