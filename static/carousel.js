@@ -1,6 +1,6 @@
-// The home page carousel: the banners from /api/banners, one at a time. The
-// picture carries the words, so there is no caption over it; the controls sit
-// below it, never on it. It turns every 5 s unless paused (a button, the
+// The home page carousel: the banners from /api/banners, one at a time, each
+// title drawn over its picture (so an edited title shows at once; pictures
+// carry no words); the controls sit below it, never on it. It turns every 5 s unless paused (a button, the
 // pointer or the keyboard on it, or the reduced-motion preference); swipe on touch.
 (async function () {
   const root = document.getElementById("carousel");
@@ -34,15 +34,16 @@
     slide.setAttribute("aria-label", t("{index} of {count}", {index: index + 1, count: banners.length}));
     const image = document.createElement("img");
     image.src = banner.image_url;
-    image.alt = banner.title;
+    image.alt = "";  // the caption says it
+    const caption = document.createElement("span");
+    caption.className = "slide-caption";
+    caption.textContent = banner.title;
     // A picture that fails leaves its title on a plain background, not a broken icon.
     image.addEventListener("error", () => {
-      const fallback = document.createElement("span");
-      fallback.className = "slide-fallback";
-      fallback.textContent = banner.title;
-      image.replaceWith(fallback);
+      caption.className = "slide-fallback";
+      image.remove();
     });
-    slide.append(image);
+    slide.append(image, caption);
     slides.append(slide);
 
     const dot = document.createElement("button");

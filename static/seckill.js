@@ -12,9 +12,11 @@ const pay = document.getElementById("pay");
 const payCountdown = document.getElementById("pay-countdown");
 const ordersLink = document.getElementById("orders-link");
 const status = document.getElementById("buy-status");
+const boughtNote = document.getElementById("bought");
 let activity = null;
 let payBy = null;        // when the buyer's unpaid order is cancelled
 let purchasing = false;  // a purchase is under way or done: the buy button stays off
+let bought = false;      // the server knows this buyer's purchase: no Buy button at all
 
 async function refresh() {
   const sent = Date.now();
@@ -55,7 +57,11 @@ function render() {
     closed: t("This sale was closed"),
   };
   countdown.textContent = text[state] || "";
-  if (buy) buy.disabled = purchasing || state !== "open";
+  if (buy) {
+    buy.disabled = purchasing || state !== "open";
+    buy.hidden = bought;
+    boughtNote.hidden = !bought;
+  }
   if (loginToBuy) loginToBuy.hidden = state !== "upcoming" && state !== "open";
   if (remind) remind.hidden = state !== "upcoming" || remindedOf === null;
   if (payBy !== null) {
@@ -146,7 +152,7 @@ async function showPurchase(mayBeLost = false) {
     return setTimeout(() => showPurchase(mayBeLost), 2000);
   }
   const purchase = result.data.purchase;
-  purchasing = purchase !== null;
+  purchasing = bought = purchase !== null;
   render();
   if (!purchase && mayBeLost) say(status, "error", t("Our server switched over just as you bought, and your order was lost. Press Buy again."));
   if (!purchase) return;

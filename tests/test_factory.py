@@ -73,3 +73,12 @@ def test_the_worker_command_runs_tasks(app, redis_base, mailbox, pool, tmp_path)
         stop(worker)
         client.backend.result_consumer.stop()  # before the test Redis goes away
         client.close()
+
+
+def test_the_demo_data_loads_once_and_says_so(app):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["seed"])
+    assert first.exit_code == 0, first.output
+    assert "Created 3 demo banners." in first.output and "Demo data is loaded." in first.output
+    again = runner.invoke(args=["seed"])
+    assert again.output == "The demo data is there already.\n"

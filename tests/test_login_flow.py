@@ -51,12 +51,10 @@ def test_a_code_works_only_once(client, worker, mailbox):
     assert again.json["error"]["code"] == "invalid_code"
 
 
-def test_wrong_unknown_and_used_codes_get_one_generic_error(client, app, worker, mailbox):
+def test_unknown_used_and_other_browsers_codes_get_one_generic_error(client, app, worker, mailbox):
     request_code(client, "generic@example.com")
     code = mailbox.last_code_for("generic@example.com")
-    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
     answers = {
-        client.post("/api/login", json={"target": "generic@example.com", "code": wrong}).data,
         client.post("/api/login", json={"target": "never-asked@example.com", "code": code}).data,
     }
     login = {"target": "generic@example.com", "code": code}
@@ -64,6 +62,25 @@ def test_wrong_unknown_and_used_codes_get_one_generic_error(client, app, worker,
     assert client.post("/api/login", json=login).status_code == 200
     answers.add(client.post("/api/login", json=login).data)  # used
     assert len(answers) == 1
+    assert b"no longer works" in answers.pop()
+
+
+def test_a_mistyped_code_says_how_many_tries_are_left(client, worker, mailbox):
+    request_code(client, "typo@example.com")
+    code = mailbox.last_code_for("typo@example.com")
+    wrong = {"target": "typo@example.com", "code": f"{(int(code) + 1) % 1_000_000:06d}"}
+    messages = []
+    for _ in range(3):
+        answer = client.post("/api/login", json=wrong)
+        assert (answer.status_code, answer.json["error"]["code"]) == (400, "wrong_code")
+        messages.append(answer.json["error"]["message"])
+    assert messages == [f"That code is not right. You can try {n} more times." for n in (4, 3, 2)]
+    assert client.post("/api/login", json=wrong).json["error"]["message"].endswith("1 more time.")
+    last = client.post("/api/login", json=wrong).json["error"]
+    assert (last["code"], last["field"]) == ("invalid_code", "code")
+    assert last["message"] == "That was the last try for this code. Ask for a new one."
+    right = client.post("/api/login", json={"target": "typo@example.com", "code": code})
+    assert right.status_code == 400, "a burnt code stays burnt"
 
 
 def test_login_rotates_the_session_and_sets_safe_cookie_flags(client, worker, mailbox):

@@ -10,6 +10,8 @@ import re
 import pytest
 
 from blueprints.seckill import failover, keys
+from exts import db
+from models import Banner
 from tests.pages import WIDTHS, check_page, new_page, user_cookie
 from tests.seckill_helpers import open_sale
 
@@ -59,6 +61,8 @@ def test_my_orders_through_purchases_paid_and_cancelled(
     page.keyboard.press("Enter")
     expect(page.locator("#buy-status")).to_contain_text("is placed. Pay to keep it.")
     expect(page.locator("#pay-countdown")).to_contain_text("left to pay")
+    expect(page.locator("#bought")).to_have_text("You bought this one (one per customer).")
+    expect(page.locator("#buy")).to_be_hidden()
     check(page, "sale-bought", width)
     page.get_by_role("link", name="See my orders").click()
 
@@ -70,6 +74,8 @@ def test_my_orders_through_purchases_paid_and_cancelled(
     check(page, "orders-pending", width)
     order.get_by_role("button", name="Pay ¥9.90").click()
     expect(page.get_by_test_id("order").first).to_have_attribute("data-status", "paid")
+    state = page.get_by_test_id("order").first.locator(".order-state").inner_text()
+    assert state.count("Paid") == 1, state
 
     # The second order is left unpaid: its countdown runs out, the worker cancels it.
     page.goto(f"{live_server}/seckill/{lapsed_sale}")
@@ -198,8 +204,12 @@ def test_the_carousel_on_a_phone(browser, live_server, app, width):
     from tests.helpers import add_banners
 
     # Their pictures are /static/0.svg, 1.svg and 2.svg: none exists, so each
-    # slide shows its title, which is what this checks on the third.
-    add_banners(app, "Spring sale", "Summer sale", "Lost picture")
+    # slide shows its title, which is what this checks on the third. The
+    # first gets a demo picture, with its title drawn over it.
+    first, *_ = add_banners(app, "Spring sale", "Summer sale", "Lost picture")
+    with app.app_context():
+        db.session.get(Banner, first).image_url = "/static/banners/new-arrivals.svg"
+        db.session.commit()
     context = browser.new_context(viewport={"width": WIDTHS[width], "height": 900},
                                   reduced_motion="reduce", has_touch=True)  # fmt: skip
     page = context.new_page()
@@ -207,6 +217,11 @@ def test_the_carousel_on_a_phone(browser, live_server, app, width):
     slides = page.get_by_test_id("banner")
     expect(slides).to_have_count(3)
     expect(slides.first).to_be_visible()
+    expect(slides.first.locator(".slide-caption")).to_have_text("Spring sale")
+    caption = slides.first.locator(".slide-caption").bounding_box()
+    picture = slides.first.locator("img").bounding_box()
+    assert picture["y"] < caption["y"] < picture["y"] + picture["height"], "over the picture"
+    check(page, "carousel-caption", width)
     # The controls sit below the picture, never over it.
     picture = slides.first.bounding_box()
     controls = page.locator("#carousel .controls").bounding_box()

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import current_app, jsonify, request, session
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext
+from flask_babel import lazy_gettext, ngettext
 from flask_login import current_user, login_user, logout_user
 
 from blueprints.api import Refused
@@ -105,8 +105,20 @@ def request_code(body: dict[str, Any]):
 def login(body: dict[str, Any]):
     """Log in with the code that was sent."""
     target = _target(body["target"], channel_of(body["target"]))
-    if not code_store().check(target, "login", body["code"], holder=browser_id()):
-        raise Refused("invalid_code", _("This code didn't work. Ask for a new one."), "code")
+    tried = code_store().try_code(target, "login", body["code"], holder=browser_id())
+    if tried.verdict == "wrong":  # only the browser the code was sent to is told this
+        message = ngettext(
+            "That code is not right. You can try %(num)d more time.",
+            "That code is not right. You can try %(num)d more times.",
+            tried.tries_left,
+        )
+        raise Refused("wrong_code", message, "code")
+    if tried.verdict == "burned":
+        message = _("That was the last try for this code. Ask for a new one.")
+        raise Refused("invalid_code", message, "code")
+    if tried.verdict != "ok":  # expired, used, never sent, another browser's: one answer
+        message = _("This code no longer works (used, expired or replaced). Ask for a new one.")
+        raise Refused("invalid_code", message, "code")
     user = login_user_for(target)
     browser = browser_id()
     session.clear()  # a fresh session: nothing from before the login carries over...

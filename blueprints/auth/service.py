@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 import redis
 from cryptography.fernet import Fernet, InvalidToken
@@ -235,11 +236,22 @@ class CodeStore:
         is then used up. Each wrong try counts; after ``max_attempts`` the code
         is burned.
         """
-        verdict = self._check(
+        return self.try_code(target, purpose, code, holder).verdict == "ok"
+
+    def try_code(self, target: str, purpose: str, code: str, holder: str = "") -> CodeCheck:
+        """``check``, saying how it went: ok, wrong (with the tries left),
+        burned (that was the last try), expired, or missing (used, replaced,
+        never sent, or sent to another holder)."""
+        reply = self._check(
             keys=[_code_key(purpose, target, holder)],
             args=[self.clock(), self.digest(purpose, target, code), self.rules.max_attempts],
         )
-        return verdict == "ok"
+        return CodeCheck(reply[0], int(reply[1]) if len(reply) > 1 else 0)
+
+
+class CodeCheck(NamedTuple):
+    verdict: str
+    tries_left: int
 
 
 def code_store() -> CodeStore:

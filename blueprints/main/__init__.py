@@ -61,10 +61,12 @@ def healthz():
 @bp.cli.command("seed")
 def seed() -> None:
     """Load the demo data; running it again changes nothing."""
+    loaded = False
     if db.session.scalars(select(User).where(User.email == DEMO_EMAIL)).first() is None:
         db.session.add(User(email=DEMO_EMAIL))
         db.session.commit()
         click.echo(f"Created the demo account {DEMO_EMAIL}.")
+        loaded = True
     # Only into an empty table: banners an admin deleted stay deleted.
     if db.session.scalar(select(Banner.id).limit(1)) is None:
         for position, (title, image_url, link_url) in enumerate(DEMO_BANNERS):
@@ -72,6 +74,7 @@ def seed() -> None:
                                   position=position))  # fmt: skip
         db.session.commit()
         click.echo(f"Created {len(DEMO_BANNERS)} demo banners.")
+        loaded = True
     # Sales in each state, unless one is still to come.
     now = utcnow()
     if db.session.scalar(select(SeckillActivity.id).where(SeckillActivity.ends_at > now)) is None:
@@ -85,4 +88,5 @@ def seed() -> None:
             ))  # fmt: skip
         db.session.commit()
         click.echo(f"Created {len(DEMO_SALES)} demo sales; the first opens in 3 minutes.")
-    click.echo("Demo data is loaded.")
+        loaded = True
+    click.echo("Demo data is loaded." if loaded else "The demo data is there already.")

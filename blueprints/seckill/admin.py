@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import redis as redis_lib
 from sqlalchemy import func, select
-from sqlalchemy import update as sql_update
 
 from blueprints.api import Refused
 from blueprints.ops.audit import audit
 from blueprints.reminders import service as reminders
 from blueprints.seckill import catalogue, stock
+from blueprints.seckill.editing import editing
 from blueprints.seckill.schemas import SaleSchema
 from exts import db
 from models import SeckillActivity, SeckillOrder
@@ -78,43 +76,6 @@ def close(activity_id: int) -> tuple[SeckillActivity, str | None]:
         audit("sale.close", f"sale:{sale.id}")
         warning = _go_live(sale)
     return sale, warning
-
-
-def sync_total(activity_id: int) -> int | None:
-    """Bring the sale's total in Redis to the database's, as an edit would (under
-    its row lock); how far it moved. For the reconciliation: Redis missed an
-    edit (it was down), or holds one whose commit failed."""
-    with editing(activity_id) as sale:
-        return stock.set_total(sale)
-
-
-@contextmanager
-def editing(activity_id: int) -> Iterator[SeckillActivity]:
-    """The sale, its row locked from this read until the edit commits (or rolls
-    back on any error). Edits of one sale (two admins, two tabs, a retried
-    request, the reconciliation) so run one after another, each on the row the
-    one before wrote, and Redis is changed in the same order, before the commit."""
-    # An UPDATE locks the row on PostgreSQL and MySQL, and takes SQLite's write
-    # lock (it has no SELECT ... FOR UPDATE); the locking read then sees the newest row.
-    db.session.execute(
-        sql_update(SeckillActivity)
-        .where(SeckillActivity.id == activity_id)
-        .values(total_stock=SeckillActivity.total_stock)
-    )
-    sale = db.session.scalar(
-        select(SeckillActivity)
-        .where(SeckillActivity.id == activity_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    try:
-        if sale is None:
-            raise Refused("not_found", "No such sale.")
-        yield sale
-    except BaseException:
-        db.session.rollback()
-        raise
-    db.session.commit()
 
 
 def _go_live(sale: SeckillActivity) -> str | None:

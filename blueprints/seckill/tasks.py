@@ -13,7 +13,7 @@ from redis import RedisError
 from blueprints.jobs.progress import Progress
 from blueprints.ops import metrics
 from blueprints.queueing import queue_or_log
-from blueprints.seckill import admin, drift, export, orders, payment, stock
+from blueprints.seckill import drift, editing, export, orders, payment, stock
 from blueprints.seckill.keys import DRAIN_KICKED, drift_key
 from exts import redis_client
 
@@ -109,7 +109,7 @@ def reconcile() -> dict:
     totals = {}
     for activity_id in drift.totals_off(loaded):
         try:
-            moved = admin.sync_total(activity_id)
+            moved = editing.sync_total(activity_id)
         except stock.BelowTaken as below:
             log.error("sale %s: %d units taken, more than its total", activity_id, below.taken)
             continue
