@@ -161,7 +161,15 @@ async function showPurchase(mayBeLost = false) {
   ordersLink.hidden = false;
   pay.hidden = order.status !== "pending_payment";
   payBy = order.pay_by ? Date.parse(order.pay_by) : null;
-  if (order.status === "pending_payment") {
+  if (order.status === "pending_payment" && payBy <= serverClock.now()) {
+    // Its time ran out and the worker has not cancelled it yet: a payment
+    // would be refused. Ask again in a moment, not every frame.
+    payBy = null;
+    pay.hidden = true;
+    payCountdown.textContent = "";
+    say(status, "error", t("The time to pay is over: this order is being cancelled."));
+    setTimeout(showPurchase, 2000);
+  } else if (order.status === "pending_payment") {
     say(status, "success", t("Your order #{id} is placed. Pay to keep it.", {id: order.id}));
     showPay(order.id);
   } else if (order.status === "paid") {

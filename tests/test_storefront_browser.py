@@ -277,3 +277,35 @@ def test_a_sale_paused_after_a_failover_says_so_then_sells(
     page.get_by_role("button", name="Buy now").click()
     expect(page.locator("#buy-status")).to_contain_text("is placed. Pay to keep it.")
     page.context.close()
+
+
+def test_the_sale_page_when_the_time_to_pay_runs_out_before_the_worker(
+    browser, live_server, app, width
+):
+    from datetime import timedelta
+
+    from playwright.sync_api import expect
+    from sqlalchemy import select
+
+    from models import User
+    from models.types import utcnow
+    from tests.seckill_helpers import write_order
+
+    activity_id = open_sale(app, 2, title="Lamp sale")
+    email = f"late-{width}@example.com"
+    cookie = user_cookie(app, email)
+    with app.app_context():
+        user_id = db.session.scalar(select(User.id).where(User.email == email))
+    window = timedelta(seconds=app.config["SECKILL_PAY_TIMEOUT"] - 4)
+    write_order(app, activity_id, user_id, created_at=utcnow() - window)  # 4 s left to pay
+
+    page = new_page(browser, width, cookie=cookie, base=live_server)
+    page.goto(f"{live_server}/seckill/{activity_id}")
+    expect(page.locator("#pay")).to_be_visible()
+    # No cancel task comes (none was queued): the page still says what happened.
+    expect(page.locator("#buy-status")).to_have_text(
+        "The time to pay is over: this order is being cancelled.", timeout=15_000
+    )
+    expect(page.locator("#pay")).to_be_hidden()
+    check(page, "sale-pay-over", width)
+    page.context.close()
