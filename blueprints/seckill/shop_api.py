@@ -147,9 +147,9 @@ def result(seckill_id: str):
 @blp.takes_nothing
 @blp.response(200, OrderAnswerSchema, description="Paid")
 @blp.alt_response(404, response="NotFound")
-@blp.alt_response(409, response="CONFLICT", description="Cancelled already")
+@blp.alt_response(409, response="CONFLICT", description="Cancelled, or its time to pay ran out")
 def pay(order_id: int):
-    """Pay for an order that waits for payment."""
+    """Pay for an order that waits for payment, before its pay_by."""
     order = db.session.get(SeckillOrder, order_id)
     if order is None or order.user_id != g.user_id:
         raise Refused("not_found", _("We have no such order of yours."))
