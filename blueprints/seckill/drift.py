@@ -40,7 +40,7 @@ def stock_drift(activity_ids: Iterable[int]) -> dict[int, int]:
     Read in this order: the stream, then the orders, then the stock. A purchase
     or a drain between the reads can then only lower the sum (a unit is seen
     in none of them), never raise it (a reservation both waiting and written
-    is counted once), so a positive drift means units on sale in Redis that
+    is counted as its order), so a positive drift means units on sale in Redis that
     the database does not back."""
     pending = pending_by_sale()
     ids = list(activity_ids)
@@ -54,24 +54,19 @@ def stock_drift(activity_ids: Iterable[int]) -> dict[int, int]:
     drift = {}
     for activity_id in ids:
         waiting = pending.get(activity_id, set())
-        taken = len(waiting) + sold_count(activity_id) - _written(waiting)
+        taken = sold_count(activity_id) + len(waiting) - _ordered(waiting)
         left = redis_client.hget(sale_key(activity_id), "stock")
         if left is not None and activity_id in totals:
             drift[activity_id] = int(left) + taken - totals[activity_id]
     return drift
 
 
-def _written(reservation_ids: set[str]) -> int:
-    """How many of these reservations are orders holding a unit already."""
-    ids, written = sorted(reservation_ids), 0
+def _ordered(reservation_ids: set[str]) -> int:
+    """How many of these reservations have their order written (whether it
+    holds its unit or was cancelled and gave it back)."""
+    ids, ordered = sorted(reservation_ids), 0
     for start in range(0, len(ids), 500):  # bounded IN lists
         chunk = ids[start : start + 500]
-        written += (
-            db.session.scalar(
-                select(func.count()).where(
-                    SeckillOrder.reservation_id.in_(chunk), SeckillOrder.status != "cancelled"
-                )
-            )
-            or 0
-        )
-    return written
+        query = select(func.count()).where(SeckillOrder.reservation_id.in_(chunk))
+        ordered += db.session.scalar(query) or 0
+    return ordered
