@@ -15,19 +15,23 @@ from blueprints import (
     auth,
     banners,
     caching,
-    i18n,
     jobs,
     main,
-    openapi,
     ops,
     reminders,
     reports,
     schedules,
     seckill,
 )
-from blueprints.api import IdConverter, JSONProvider, register_error_handlers, require_json_writes
 from blueprints.auth.sms import PROVIDERS
-from blueprints.servers import on_rabbitmq
+from blueprints.core import i18n, openapi
+from blueprints.core.api import (
+    IdConverter,
+    JSONProvider,
+    register_error_handlers,
+    require_json_writes,
+)
+from blueprints.core.servers import on_rabbitmq
 from exts import (
     babel,
     cache,

@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from blueprints.servers import RedisTarget, redis_settings
+from blueprints.core.servers import RedisTarget, redis_settings
 
 ROOT = Path(__file__).resolve().parent
 INSTANCE = ROOT / "instance"

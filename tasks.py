@@ -13,7 +13,7 @@ from celery._state import _set_task_join_will_block
 from celery.signals import worker_process_init
 from flask import Flask
 
-from blueprints.queueing import queue_of
+from blueprints.core.queueing import queue_of
 
 
 class ShopCelery(Celery):

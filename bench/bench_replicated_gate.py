@@ -36,7 +36,7 @@ from app import create_app
 from bench.harness import ROOT, _wait_until_up, stop_process, write_result, wrk
 from bench.sales import logged_in_users, new_sale
 from blueprints.auth.sessions import sessions_key
-from blueprints.caching.local import local_copies
+from blueprints.core.local_copies import local_copies
 from blueprints.seckill import failover, gate, keys
 from devtools import free_port
 from exts import redis_client

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from app import create_app
 from bench.harness import NAIVE_QUEUE
-from blueprints.api import Refused
 from blueprints.auth.access import session_user_id
+from blueprints.core.api import Refused
 from exts import csrf, db
 from models import SeckillActivity, SeckillOrder
 from models.types import utcnow

@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.serving import make_server
 
 from app import create_app
-from blueprints.caching.local import drop_all_local
+from blueprints.core.local_copies import drop_all_local
 from devtools import free_port, redis_server
 from exts import cache, db
 from models import PeriodicEntry, User

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from blueprints.caching import InterfaceCache
-from blueprints.caching.local import drop_all_local
+from blueprints.core.local_copies import drop_all_local
 
 pytestmark = pytest.mark.integration
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import config
-from blueprints import servers
+from blueprints.core import servers
 
 
 def test_a_sentinel_url_reaches_every_redis_user():

@@ -12,7 +12,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 from sqlalchemy import insert
 
-from blueprints import i18n
+from blueprints.core import i18n
 from exts import db
 from models import SeckillOrder, User
 from models.types import utcnow

@@ -83,3 +83,29 @@ def test_no_import_cycles():
     # The one cycle there must be: the factory uses make_celery, and the worker's
     # entry point `celery -A tasks.celery` builds the app with the factory.
     assert _cycles(graph) == [["app", "tasks"]]
+
+
+FOUNDATION = ("config", "exts", "tasks", "blueprints.core")
+
+
+def test_the_foundation_imports_no_feature():
+    """config, exts, tasks and blueprints/core stand on their own: a feature
+    package can change or go without touching them."""
+    modules = _modules()
+    foundation = [
+        name for name in modules if name in FOUNDATION or name.startswith("blueprints.core.")
+    ]
+    assert len(foundation) >= 14, foundation
+    known = set(modules)
+
+    def feature(target: str) -> bool:
+        return target.startswith("blueprints.") and not target.startswith("blueprints.core")
+
+    leaks = {
+        name: sorted(filter(feature, _imports(modules[name], name, known))) for name in foundation
+    }
+    assert {name: found for name, found in leaks.items() if found} == {}
+    features = {path.name for path in (ROOT / "blueprints").iterdir() if path.is_dir()}
+    loose = [p.name for p in (ROOT / "blueprints").glob("*.py") if p.name != "__init__.py"]
+    assert loose == [], "modules directly in blueprints/ belong to a feature or to core"
+    assert "core" in features

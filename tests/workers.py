@@ -10,7 +10,7 @@ import urllib.request
 
 from celery import Celery
 
-from blueprints import servers
+from blueprints.core import servers
 from config import ROOT
 from devtools import free_port
 

@@ -8,8 +8,8 @@ from flask import abort, g, session
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from blueprints.api import Refused
 from blueprints.auth import sessions
+from blueprints.core.api import Refused
 from exts import login_manager
 
 

@@ -9,7 +9,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext, ngettext
 from flask_login import current_user, login_user, logout_user
 
-from blueprints.api import Refused
 from blueprints.auth import challenge, devices, sessions, tasks
 from blueprints.auth.access import login_api, session_identity
 from blueprints.auth.schemas import (
@@ -22,10 +21,11 @@ from blueprints.auth.schemas import (
 )
 from blueprints.auth.service import SendRefused, code_store, login_user_for
 from blueprints.auth.targets import InvalidTarget, channel_of, normalize_target
-from blueprints.i18n import language
+from blueprints.core.api import Refused
+from blueprints.core.i18n import language
+from blueprints.core.openapi import Blueprint
+from blueprints.core.queueing import queue_or_log
 from blueprints.jobs import browser_id, task_owner
-from blueprints.openapi import Blueprint
-from blueprints.queueing import queue_or_log
 from exts import limiter
 
 blp = Blueprint("auth_api", __name__, description="Login with a code sent by mail or SMS")

@@ -7,8 +7,8 @@ from flask_babel import lazy_gettext
 
 from blueprints.auth.service import CODE_LENGTH, PURPOSES
 from blueprints.auth.targets import CHANNELS
-from blueprints.fields import Field, Flag, OneOf, Problem, Regexp, Schema, Text
-from blueprints.openapi import ErrorSchema
+from blueprints.core.fields import Field, Flag, OneOf, Problem, Regexp, Schema, Text
+from blueprints.core.openapi import ErrorSchema
 
 CODE_FORMAT = Problem(
     lazy_gettext("Enter the %(length)d-digit code from the message.", length=CODE_LENGTH),

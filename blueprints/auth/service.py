@@ -24,9 +24,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from blueprints.auth.targets import Channel, channel_of
-from blueprints.lua import run_then, script
-from blueprints.replication import Replicas
-from blueprints.streams import Entry, StreamConsumer
+from blueprints.core.lua import run_then, script
+from blueprints.core.replication import Replicas
+from blueprints.core.streams import Entry, StreamConsumer
 from exts import db, redis_client
 from models import User
 

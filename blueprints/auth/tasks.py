@@ -20,7 +20,7 @@ from blueprints.auth import mail, sms
 from blueprints.auth.errors import PermanentSendError, TransientSendError
 from blueprints.auth.service import code_store, unseal
 from blueprints.auth.targets import mask
-from blueprints.i18n import DEFAULT_LANGUAGE
+from blueprints.core.i18n import DEFAULT_LANGUAGE
 from blueprints.ops import metrics
 from blueprints.ops.redaction import SECRET
 

@@ -15,7 +15,7 @@ from blueprints.auth import sessions
 from blueprints.auth.service import (
     CODE_LENGTH,
 )
-from blueprints.fields import is_site_path
+from blueprints.core.fields import is_site_path
 from exts import db, login_manager
 from models import User
 

@@ -14,7 +14,7 @@ from blueprints.banners.schemas import (
     BannerOrderSchema,
     BannersSchema,
 )
-from blueprints.openapi import Blueprint
+from blueprints.core.openapi import Blueprint
 
 blp = Blueprint("banners_api", __name__, description="Home page banners")
 

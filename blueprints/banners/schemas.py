@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from blueprints.fields import (
+from blueprints.core.fields import (
     Field,
     Flag,
     Problem,

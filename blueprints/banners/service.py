@@ -8,9 +8,9 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from blueprints.api import Refused
 from blueprints.banners.schemas import MAX_POSITION, BannersSchema
 from blueprints.caching import InterfaceCache, invalidate_after_commit
+from blueprints.core.api import Refused
 from blueprints.ops.audit import audit
 from exts import db
 from models import Banner

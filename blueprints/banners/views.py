@@ -4,7 +4,7 @@ from flask import Blueprint, render_template
 
 from blueprints.auth.access import admin_page
 from blueprints.banners.schemas import BannerInputSchema
-from blueprints.fields import max_lengths
+from blueprints.core.fields import max_lengths
 
 bp = Blueprint("banners", __name__)
 

@@ -33,8 +33,8 @@ from flask import current_app
 from redis import RedisError
 from sqlalchemy.orm import Session
 
-from blueprints.caching.local import CHANNEL, drop_local, local_copies
-from blueprints.lua import script
+from blueprints.core.local_copies import CHANNEL, drop_local, local_copies
+from blueprints.core.lua import script
 from blueprints.ops import metrics
 from exts import db, redis_client
 

@@ -13,8 +13,8 @@ from flask import current_app
 from redis import RedisError
 
 from blueprints.caching.interface import CACHES, InterfaceCache
-from blueprints.queueing import queue_or_log
-from blueprints.servers import RedisTarget
+from blueprints.core.queueing import queue_or_log
+from blueprints.core.servers import RedisTarget
 
 log = logging.getLogger(__name__)
 

@@ -6,10 +6,10 @@ import marshmallow as ma
 from celery.states import FAILURE, READY_STATES, RETRY, SUCCESS
 from flask import current_app, session
 
-from blueprints.api import Refused
-from blueprints.fields import Schema
+from blueprints.core.api import Refused
+from blueprints.core.fields import Schema
+from blueprints.core.openapi import Blueprint
 from blueprints.jobs.progress import PROGRESS
-from blueprints.openapi import Blueprint
 from exts import redis_client
 
 bp = Blueprint("jobs", __name__, description="Tasks a browser queued")

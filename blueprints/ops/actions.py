@@ -13,7 +13,7 @@ from celery import Celery, signals
 from celery.worker import state as worker_state
 from flask import Flask, current_app
 
-from blueprints.api import Refused
+from blueprints.core.api import Refused
 from blueprints.ops import recorder
 from blueprints.ops.audit import audit
 from exts import db, redis_client

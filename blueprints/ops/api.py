@@ -8,9 +8,10 @@ from urllib.parse import urlsplit
 from flask import current_app
 from sqlalchemy import select
 
-from blueprints.api import Refused
 from blueprints.auth.access import admin_api
-from blueprints.openapi import Blueprint
+from blueprints.core.api import Refused
+from blueprints.core.openapi import Blueprint
+from blueprints.core.queueing import registered_tasks
 from blueprints.ops import actions, history, live
 from blueprints.ops.schemas import (
     AuditPageSchema,
@@ -24,7 +25,6 @@ from blueprints.ops.schemas import (
     TaskRunPageSchema,
     WorkersSchema,
 )
-from blueprints.queueing import registered_tasks
 from exts import db, redis_client
 from models import AuditEntry, TaskRun
 from models.ops import TASK_ID_LENGTH

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, tuple_, union
 
-from blueprints.fields import EARLIEST, LATEST, is_plain_text
+from blueprints.core.fields import EARLIEST, LATEST, is_plain_text
 from exts import db
 from models import TaskRun
 from models.types import utcnow

@@ -27,11 +27,11 @@ from typing import Any
 from celery import signals
 from flask import Flask
 
+from blueprints.core.queueing import queue_of
 from blueprints.ops import metrics
 from blueprints.ops.batches import Change, merge, upsert_runs
 from blueprints.ops.buffer import Buffered
 from blueprints.ops.redaction import recorded_arguments
-from blueprints.queueing import queue_of
 from exts import db
 from models.types import utcnow
 

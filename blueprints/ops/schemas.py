@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from blueprints.fields import Flag, JsonText, Moment, OneOf, Problem, QueryNumber, Schema, Text
+from blueprints.core.fields import Flag, JsonText, Moment, OneOf, Problem, QueryNumber, Schema, Text
 from blueprints.ops.history import STATES
 from models.ops import TASK_ID_LENGTH
 

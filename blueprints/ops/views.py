@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from blueprints.auth.access import admin_page
-from blueprints.fields import max_lengths
+from blueprints.core.fields import max_lengths
 from blueprints.ops import history
 from blueprints.ops.schemas import TaskFiltersSchema
 

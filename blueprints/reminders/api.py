@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import g
 
 from blueprints.auth.access import login_api
-from blueprints.openapi import Blueprint
+from blueprints.core.openapi import Blueprint
 from blueprints.reminders import service
 from blueprints.reminders.schemas import ReminderSchema
 

@@ -15,7 +15,7 @@ from flask_mail import Message
 
 from blueprints.auth.errors import TransientSendError
 from blueprints.auth.mail import classify_smtp_error
-from blueprints.i18n import shop_time
+from blueprints.core.i18n import shop_time
 from exts import mail
 from models import SeckillActivity
 from models.types import utcnow

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from blueprints.fields import Moment, Schema
+from blueprints.core.fields import Moment, Schema
 from models.reminder import RUN_STATUSES
 
 

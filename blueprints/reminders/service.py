@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from blueprints.api import Refused
+from blueprints.core.api import Refused
 from blueprints.reminders.schemas import REPORT
 from exts import db, redis_client
 from models import ReminderRun, SaleReminder, SeckillActivity, User

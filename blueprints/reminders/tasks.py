@@ -39,7 +39,7 @@ from limits.strategies import MovingWindowRateLimiter
 
 from blueprints.auth import sms
 from blueprints.auth.errors import PermanentSendError, TransientSendError
-from blueprints.i18n import DEFAULT_LANGUAGE
+from blueprints.core.i18n import DEFAULT_LANGUAGE
 from blueprints.reminders import service
 from blueprints.reminders.mail import MailBatch, compose_for, opening_text
 from blueprints.reminders.schemas import REPORT

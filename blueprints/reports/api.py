@@ -8,11 +8,11 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import ValidationError
 
-from blueprints.api import Refused
 from blueprints.auth.access import admin_api
-from blueprints.fields import Field, Moment, Schema
+from blueprints.core.api import Refused
+from blueprints.core.fields import Field, Moment, Schema
+from blueprints.core.openapi import Blueprint
 from blueprints.jobs import QueuedSchema
-from blueprints.openapi import Blueprint
 from blueprints.ops.audit import audit
 from blueprints.reports import service, tasks
 from exts import db

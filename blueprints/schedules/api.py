@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from blueprints.auth.access import admin_api
+from blueprints.core.openapi import Blueprint
+from blueprints.core.queueing import registered_tasks
 from blueprints.jobs import QueuedSchema
-from blueprints.openapi import Blueprint
-from blueprints.queueing import registered_tasks
 from blueprints.schedules import service
 from blueprints.schedules.schemas import (
     ScheduleAnswerSchema,

@@ -13,7 +13,7 @@ from typing import Any
 
 import redis as redis_lib
 
-from blueprints.lua import script
+from blueprints.core.lua import script
 from blueprints.schedules.entries import CHANGED_CHANNEL
 
 log = logging.getLogger(__name__)

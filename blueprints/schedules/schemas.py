@@ -10,7 +10,7 @@ import marshmallow as ma
 from flask import current_app
 from marshmallow import ValidationError
 
-from blueprints.fields import (
+from blueprints.core.fields import (
     Coded,
     Field,
     Flag,
@@ -21,7 +21,7 @@ from blueprints.fields import (
     Text,
     length_of,
 )
-from blueprints.queueing import registered_tasks
+from blueprints.core.queueing import registered_tasks
 from blueprints.schedules.entries import check_crontab, next_run
 from models.schedule import KINDS, PeriodicEntry
 

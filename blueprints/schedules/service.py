@@ -11,7 +11,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from blueprints.api import Refused
+from blueprints.core.api import Refused
 from blueprints.ops.audit import audit
 from blueprints.schedules.entries import (
     announce_change,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from blueprints.auth.access import admin_page
-from blueprints.fields import max_lengths
-from blueprints.queueing import registered_tasks
+from blueprints.core.fields import max_lengths
+from blueprints.core.queueing import registered_tasks
 from blueprints.schedules.schemas import ScheduleInputSchema
 from models.schedule import KINDS
 

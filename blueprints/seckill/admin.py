@@ -8,7 +8,7 @@ from typing import Any
 import redis as redis_lib
 from sqlalchemy import func, select
 
-from blueprints.api import Refused
+from blueprints.core.api import Refused
 from blueprints.ops.audit import audit
 from blueprints.reminders import service as reminders
 from blueprints.seckill import catalogue, stock

@@ -7,12 +7,12 @@ from typing import Any
 from celery.utils import uuid
 from sqlalchemy import select
 
-from blueprints.api import Refused
 from blueprints.auth.access import admin_api
+from blueprints.core.api import Refused
+from blueprints.core.openapi import Blueprint
+from blueprints.core.queueing import queue_or_log
 from blueprints.jobs import QueuedSchema, task_owner
-from blueprints.openapi import Blueprint
 from blueprints.ops.audit import audit
-from blueprints.queueing import queue_or_log
 from blueprints.seckill import admin, tasks
 from blueprints.seckill.schemas import (
     OrdersSchema,

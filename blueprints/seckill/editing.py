@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import select, update
 
-from blueprints.api import Refused
+from blueprints.core.api import Refused
 from blueprints.seckill import stock
 from exts import db
 from models import SeckillActivity

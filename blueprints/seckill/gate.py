@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from flask import current_app
 
 from blueprints.auth.sessions import sessions_key
-from blueprints.caching.local import local_copies
-from blueprints.lua import run_then
-from blueprints.replication import Replicas
+from blueprints.core.local_copies import local_copies
+from blueprints.core.lua import run_then
+from blueprints.core.replication import Replicas
 from blueprints.seckill import failover
 from blueprints.seckill.keys import DRAIN_KICKED, FENCE, STREAM, buyers_key, result_key, sale_key
 from blueprints.seckill.stock import lua, remember_sold_out

@@ -30,5 +30,5 @@ def drift_key(activity_id: int) -> str:
 
 
 def sold_out_flag(activity_id: int) -> str:
-    """The name under which web processes remember a sold-out sale (caching/local.py)."""
+    """The name under which web processes remember a sold-out sale (core/local_copies.py)."""
     return f"seckill:sold-out:{activity_id}"

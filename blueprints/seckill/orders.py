@@ -12,11 +12,11 @@ from flask_babel import gettext, lazy_gettext
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from blueprints.i18n import N_
+from blueprints.core.i18n import N_
+from blueprints.core.streams import Entry, StreamConsumer
 from blueprints.seckill.keys import DRAIN_KICKED, GROUP, STREAM, buyers_key, result_key
 from blueprints.seckill.payment import PAYMENT_TIMED_OUT
 from blueprints.seckill.stock import return_unit
-from blueprints.streams import Entry, StreamConsumer
 from exts import db, redis_client
 from models import SeckillOrder
 from models.types import utcnow

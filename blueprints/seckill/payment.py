@@ -10,7 +10,7 @@ import redis
 from flask import current_app
 from sqlalchemy import CursorResult, select, update
 
-from blueprints.i18n import N_
+from blueprints.core.i18n import N_
 from blueprints.seckill.keys import result_key
 from blueprints.seckill.stock import allow_sales_again, return_unit
 from exts import db, redis_client

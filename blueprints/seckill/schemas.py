@@ -5,9 +5,9 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import ValidationError
 
-from blueprints.fields import Field, Moment, Schema, SiteUrl, Text, WholeNumber, length_of
-from blueprints.i18n import money
-from blueprints.openapi import ErrorSchema
+from blueprints.core.fields import Field, Moment, Schema, SiteUrl, Text, WholeNumber, length_of
+from blueprints.core.i18n import money
+from blueprints.core.openapi import ErrorSchema
 from blueprints.reminders.schemas import ReminderRunSchema
 from models import SeckillActivity
 

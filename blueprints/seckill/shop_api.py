@@ -8,9 +8,9 @@ from flask import g, jsonify
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
-from blueprints.api import Refused
 from blueprints.auth.access import login_api, session_identity
-from blueprints.openapi import Blueprint
+from blueprints.core.api import Refused
+from blueprints.core.openapi import Blueprint
 from blueprints.ops import metrics
 from blueprints.seckill import catalogue, gate, orders, payment, stock, tasks
 from blueprints.seckill.schemas import (

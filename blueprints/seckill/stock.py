@@ -12,8 +12,8 @@ import redis
 from flask import current_app
 from sqlalchemy import func, select
 
-from blueprints.caching.local import CHANNEL, local_copies
-from blueprints.lua import script
+from blueprints.core.local_copies import CHANNEL, local_copies
+from blueprints.core.lua import script
 from blueprints.seckill.keys import buyers_key, drift_key, returned_key, sale_key, sold_out_flag
 from exts import db, redis_client
 from models import SeckillActivity, SeckillOrder

@@ -10,9 +10,9 @@ from celery import shared_task
 from flask import current_app
 from redis import RedisError
 
+from blueprints.core.queueing import queue_or_log
 from blueprints.jobs.progress import Progress
 from blueprints.ops import metrics
-from blueprints.queueing import queue_or_log
 from blueprints.seckill import drift, editing, export, orders, payment, stock
 from blueprints.seckill.keys import DRAIN_KICKED, drift_key
 from exts import redis_client

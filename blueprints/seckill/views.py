@@ -6,7 +6,7 @@ import click
 from flask import Blueprint, Response, abort, render_template
 
 from blueprints.auth.access import admin_page
-from blueprints.fields import max_lengths
+from blueprints.core.fields import max_lengths
 from blueprints.seckill import export, stock
 from blueprints.seckill.schemas import SaleInputSchema
 

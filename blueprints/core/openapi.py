@@ -25,8 +25,8 @@ from flask_smorest.utils import resolve_schema_instance
 from webargs.flaskparser import FlaskParser
 from werkzeug.routing import UnicodeConverter
 
-from blueprints.api import WRITE_METHODS, IdConverter, Refused, has_body
-from blueprints.fields import NothingSchema, first_error
+from blueprints.core.api import WRITE_METHODS, IdConverter, Refused, has_body
+from blueprints.core.fields import NothingSchema, first_error
 from models.ops import TASK_ID_LENGTH
 
 bp = FlaskBlueprint("openapi", __name__)
@@ -121,7 +121,7 @@ class Api(flask_smorest.Api):
     DEFAULT_ERROR_RESPONSE_NAME = None  # each operation lists its own answers
 
     def _register_error_handlers(self) -> None:
-        """blueprints.api answers every error, in the shop's shape."""
+        """blueprints.core.api answers every error, in the shop's shape."""
 
     def _register_doc_blueprint(self) -> None:
         """Served by ``bp`` below, with the shared answers added."""

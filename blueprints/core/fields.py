@@ -3,7 +3,7 @@ admin forms' words, and the schema every body and query string is read with.
 
 A field's message follows its label ("The price must be ..."); an error's
 code is ``missing_field``, ``unknown_field``, ``invalid_field`` or one a
-field names itself (``Coded``). ``blueprints.openapi`` turns a failed load
+field names itself (``Coded``). ``blueprints.core.openapi`` turns a failed load
 into the API's 400 and describes every schema in /api/openapi.json.
 """
 

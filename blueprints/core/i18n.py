@@ -21,7 +21,7 @@ from flask_babel import get_locale, gettext, lazy_gettext, ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from blueprints.fields import is_site_path
+from blueprints.core.fields import is_site_path
 from exts import db
 from models.types import utcnow
 
