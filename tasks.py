@@ -17,6 +17,8 @@ from blueprints.core.queueing import queue_of
 
 
 class ShopCelery(Celery):
+    flask_app: Flask  # the app every task runs in; beat and the worker's steps read it too
+
     def send_task(self, name, args=None, kwargs=None, countdown=None, eta=None, **options):
         # On RabbitMQ quorum queues Celery 5.6 delays natively, by whole
         # seconds, and raises ValueError for a countdown between 0 and 1
@@ -33,10 +35,13 @@ class ShopCelery(Celery):
 
 
 def make_celery(app: Flask) -> Celery:
-    """A Celery app configured from ``app.config["CELERY"]``.
+    """A Celery app configured from ``app.config["CELERY"]``: the one place
+    it is built. Features add what they need to it in their ``init_app``
+    (ops: the worker's heartbeat step).
 
     Its Task base class opens the Flask app context around every run, so tasks
-    see ``current_app``, the database session and Flask-Mail.
+    see ``current_app``, the database session and Flask-Mail; beat and the
+    worker's steps reach the same app as ``celery.flask_app``.
     """
 
     class FlaskTask(Task):
@@ -45,6 +50,7 @@ def make_celery(app: Flask) -> Celery:
                 return self.run(*args, **kwargs)
 
     celery_app = ShopCelery(app.name, task_cls=FlaskTask)
+    celery_app.flask_app = app
     celery_app.config_from_object(app.config["CELERY"])
     celery_app.set_default()
     app.extensions["celery"] = celery_app

@@ -14,9 +14,7 @@ def init_app(app: Flask) -> None:
     heartbeats and load recent revokes."""
     recorder.init_app(app)
     metrics.init_app(app)
-    celery = app.extensions["celery"]
-    celery.flask_app = app
-    celery.steps["consumer"].add(live.Heartbeat)
+    app.extensions["celery"].steps["consumer"].add(live.Heartbeat)
     actions.load_revoked(app)
 
 
