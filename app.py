@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,7 +30,6 @@ from blueprints.core.api import (
     register_error_handlers,
     require_json_writes,
 )
-from blueprints.core.servers import on_rabbitmq
 from exts import (
     babel,
     cache,
@@ -54,13 +52,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     the nested CELERY dict is merged, not replaced.
     """
     app = Flask(__name__, instance_path=str(settings.INSTANCE))
-    overrides = dict(config or {})
-    # What follows from REDIS_URL (the limits', the cache's, Celery's) follows an override too.
-    redis_url = overrides.get("REDIS_URL") or os.environ.get("REDIS_URL", "")
-    values = settings.from_env({**os.environ, "REDIS_URL": redis_url})
-    values["CELERY"] = on_rabbitmq({**values["CELERY"], **overrides.pop("CELERY", {})})
-    values.update(overrides)
-    app.config.update(values)
+    app.config.update(settings.load(config or {}))
     unknown = set(app.config["SMS_PROVIDERS"]) - set(PROVIDERS)
     if unknown:
         raise ValueError(f"SMS_PROVIDER names unknown providers: {', '.join(sorted(unknown))}")

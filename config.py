@@ -1,18 +1,23 @@
 """Settings read from the environment, with defaults that work on a fresh machine.
 
-Every setting lives here; code reads ``current_app.config[...]``. Tests and
-tools pass overrides to ``create_app(config)``.
+Every setting lives here; code reads ``current_app.config[...]``. Each area
+(web, Redis, mail, SMS, codes, caches, sales, operations, Celery) is read by
+its own function; ``from_env`` joins them and derives what follows from
+``REDIS_URL`` once, and ``load`` applies the overrides tests and tools pass to
+``create_app(config)``. The README's table lists every variable read here
+(tests/test_settings_table.py holds it to that).
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from blueprints.core.servers import RedisTarget, redis_settings
+from blueprints.core.servers import RedisTarget, on_rabbitmq, redis_settings
 
 ROOT = Path(__file__).resolve().parent
 INSTANCE = ROOT / "instance"
@@ -58,17 +63,57 @@ def embedded_redis_url() -> str:
 
 
 def from_env(env: os._Environ | dict = os.environ) -> dict:
-    """All settings, from environment variables or their documented defaults."""
+    """All settings, from environment variables or their documented defaults:
+    each area's read by its own function below, and what follows from
+    ``REDIS_URL`` (the limits', the cache's, Celery's) derived once, here."""
     redis_url = env.get("REDIS_URL") or embedded_redis_url()
-    debug = _bool(env.get("FLASK_DEBUG"))
-    # HTTPS only (redirect, HSTS, Secure cookies) everywhere but development.
-    https = _bool(env.get("HTTPS"), default=not debug)
     # Seconds any one Redis or broker call may take: a hung server (not a
     # refused one) must cost a request about this much, not the OS's minutes.
     redis_timeout = _float(env.get("REDIS_TIMEOUT"), 1.0)
     cache_type = env.get("CACHE_TYPE") or "SimpleCache"
-    mail_sender = env.get("MAIL_DEFAULT_SENDER") or "Flash Shop <no-reply@localhost>"
     settings: dict[str, Any] = {
+        **_web(env),
+        **_redis(env, redis_url, redis_timeout),
+        **_mail(env),
+        **_sms(env),
+        **_codes(env),
+        **_caches(env, cache_type, redis_timeout),
+        **_sales(env),
+        **_operations(env),
+        "CELERY": _celery(env, redis_timeout),
+    }
+    where = redis_settings(RedisTarget.parse(redis_url), env, cache_type, redis_timeout)
+    settings["CELERY"] = _merged_celery(settings["CELERY"], where.pop("CELERY"))
+    settings.update(where)
+    return settings
+
+
+def load(overrides: Mapping[str, Any]) -> dict:
+    """The app's settings: the environment's, with ``overrides`` (tests and
+    tools pass theirs) applied, the nested CELERY dict merged, not replaced.
+    What follows from REDIS_URL follows an override of it too, and what
+    follows from the broker (RabbitMQ's quorum queues) from the final one."""
+    overrides = dict(overrides)
+    redis_url = overrides.get("REDIS_URL") or os.environ.get("REDIS_URL", "")
+    settings = from_env({**os.environ, "REDIS_URL": redis_url})
+    settings["CELERY"] = on_rabbitmq({**settings["CELERY"], **overrides.pop("CELERY", {})})
+    settings.update(overrides)
+    return settings
+
+
+def _merged_celery(celery: dict, derived: dict) -> dict:
+    transport = {
+        **celery["broker_transport_options"],
+        **derived.get("broker_transport_options", {}),
+    }
+    return {**celery, **derived, "broker_transport_options": transport}
+
+
+def _web(env: Mapping[str, str]) -> dict[str, Any]:
+    debug = _bool(env.get("FLASK_DEBUG"))
+    # HTTPS only (redirect, HSTS, Secure cookies) everywhere but development.
+    https = _bool(env.get("HTTPS"), default=not debug)
+    return {
         "SECRET_KEY": env.get("SECRET_KEY") or instance_secret_key(),
         "DEBUG": debug,
         "LOG_LEVEL": (env.get("LOG_LEVEL") or "info").upper(),
@@ -79,16 +124,6 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
         "TIMEZONE": env.get("TIMEZONE") or "Asia/Shanghai",
         "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL") or f"sqlite:///{INSTANCE / 'app.db'}",
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        "REDIS_URL": redis_url,
-        "REDIS_TIMEOUT": redis_timeout,
-        # Writes that must survive a failover (reservations, codes) wait until
-        # this many replicas have them (blueprints/replication.py): 1 behind
-        # Sentinel, none for a single server.
-        "REDIS_WAIT_REPLICAS": int(
-            env.get("REDIS_WAIT_REPLICAS") or (1 if redis_url.startswith("redis+sentinel") else 0)
-        ),
-        "REDIS_WAIT_MS": int(env.get("REDIS_WAIT_MS") or 100),
-        "REDIS_WAIT_PAUSE": _float(env.get("REDIS_WAIT_PAUSE"), 1.0),
         "ADMIN_EMAILS": [e.lower() for e in _list(env.get("ADMIN_EMAILS"))],
         # Sessions: signed cookie, cleared on login so no pre-login state survives.
         "SESSION_COOKIE_HTTPONLY": True,
@@ -96,6 +131,32 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
         "SESSION_COOKIE_SECURE": https,
         "PERMANENT_SESSION_LIFETIME": timedelta(days=7),
         "MAX_CONTENT_LENGTH": 64 * 1024,
+        # Where users reach the shop: links in mails, which workers write.
+        "PUBLIC_URL": (env.get("PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/"),
+        # /metrics answers a caller with "Authorization: Bearer <token>"; unset, it is off (404).
+        "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
+        # Flask-WTF: pages post forms with a token; /api clients send it as a header.
+        "WTF_CSRF_TIME_LIMIT": None,
+    }
+
+
+def _redis(env: Mapping[str, str], redis_url: str, redis_timeout: float) -> dict[str, Any]:
+    return {
+        "REDIS_URL": redis_url,
+        "REDIS_TIMEOUT": redis_timeout,
+        # Writes that must survive a failover (reservations, codes) wait until
+        # this many replicas have them (core/replication.py): 1 behind
+        # Sentinel, none for a single server.
+        "REDIS_WAIT_REPLICAS": int(
+            env.get("REDIS_WAIT_REPLICAS") or (1 if redis_url.startswith("redis+sentinel") else 0)
+        ),
+        "REDIS_WAIT_MS": int(env.get("REDIS_WAIT_MS") or 100),
+        "REDIS_WAIT_PAUSE": _float(env.get("REDIS_WAIT_PAUSE"), 1.0),
+    }
+
+
+def _mail(env: Mapping[str, str]) -> dict[str, Any]:
+    return {
         # Flask-Mail
         "MAIL_SERVER": env.get("MAIL_SERVER") or "127.0.0.1",
         "MAIL_PORT": int(env.get("MAIL_PORT") or 8025),
@@ -103,14 +164,12 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
         "MAIL_USE_SSL": _bool(env.get("MAIL_USE_SSL")),
         "MAIL_USERNAME": env.get("MAIL_USERNAME"),
         "MAIL_PASSWORD": env.get("MAIL_PASSWORD"),
-        "MAIL_DEFAULT_SENDER": mail_sender,
+        "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER") or "Flash Shop <no-reply@localhost>",
         # Flask-Mail would suppress mail under TESTING; the tests read real mail.
         "MAIL_SUPPRESS_SEND": _bool(env.get("MAIL_SUPPRESS_SEND")),
         # smtplib's debug output would print every message, codes included.
         "MAIL_DEBUG": False,
         "MAIL_TIMEOUT": float(env.get("MAIL_TIMEOUT") or 10),
-        # Where users reach the shop: links in mails, which workers write.
-        "PUBLIC_URL": (env.get("PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/"),
         # Sale reminders (blueprints/reminders): sent this long before a sale
         # opens, in batches of this many, at most this fast through the mail
         # server (a `limits` rate, shared by every worker through Redis).
@@ -120,6 +179,11 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
         "REMINDER_SMTP_CONNECTIONS": int(env.get("REMINDER_SMTP_CONNECTIONS") or 4),
         "REMINDER_MAIL_RATE": env.get("REMINDER_MAIL_RATE") or "200/second",
         "REMINDER_SMS_RATE": env.get("REMINDER_SMS_RATE") or "20/second",
+    }
+
+
+def _sms(env: Mapping[str, str]) -> dict[str, Any]:
+    return {
         # SMS: providers are tried in this order; the next one takes over on failure.
         "SMS_PROVIDERS": _list(env.get("SMS_PROVIDER") or "console"),
         "SMS_TIMEOUT": float(env.get("SMS_TIMEOUT") or 10),
@@ -138,7 +202,11 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
         "ALIYUN_SMS_TEMPLATE_CODE": env.get("ALIYUN_SMS_TEMPLATE_CODE"),
         "ALIYUN_SMS_REMINDER_TEMPLATE_CODE": env.get("ALIYUN_SMS_REMINDER_TEMPLATE_CODE"),
         "ALIYUN_SMS_ENDPOINT": env.get("ALIYUN_SMS_ENDPOINT") or "dysmsapi.aliyuncs.com",
-        # Verification codes
+    }
+
+
+def _codes(env: Mapping[str, str]) -> dict[str, Any]:
+    return {
         "PHONE_DEFAULT_REGION": env.get("PHONE_DEFAULT_REGION") or "CN",
         "CODE_TTL": int(env.get("CODE_TTL") or 300),
         "CODE_MAX_ATTEMPTS": int(env.get("CODE_MAX_ATTEMPTS") or 5),
@@ -170,9 +238,12 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
         "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_KEY_PREFIX": "limiter:v1",
-        # Flask-WTF: pages post forms with a token; /api clients send it as a header.
-        "WTF_CSRF_TIME_LIMIT": None,
-        # Home page banners and the interface cache that serves them (blueprints/cache)
+    }
+
+
+def _caches(env: Mapping[str, str], cache_type: str, redis_timeout: float) -> dict[str, Any]:
+    return {
+        # Home page banners and the interface cache that serves them (blueprints/caching)
         "BANNER_COUNT": int(env.get("BANNER_COUNT") or 5),
         "INTERFACE_CACHE_ENABLED": _bool(env.get("INTERFACE_CACHE_ENABLED"), default=True),
         "INTERFACE_CACHE_TTL": _float(env.get("INTERFACE_CACHE_TTL"), 300),
@@ -185,6 +256,20 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
         # Beat's refresh of every cache, seconds or a crontab line: it seeds the
         # schedule row on first start; edit the row in /admin/schedules after.
         "INTERFACE_CACHE_REFRESH_SCHEDULE": env.get("INTERFACE_CACHE_REFRESH_SCHEDULE") or "120",
+        # Flask-Caching: short-lived snapshots (the sale pages' polls), see the README.
+        # In each process by default: it measured faster than RedisCache, and
+        # keeps answering while Redis hangs.
+        "CACHE_OPTIONS": (  # for RedisCache: its own client, with our timeouts
+            {"socket_timeout": redis_timeout, "socket_connect_timeout": redis_timeout}
+            if cache_type == "RedisCache"
+            else {}
+        ),
+        "CACHE_KEY_PREFIX": "cache:v1:",
+    }
+
+
+def _sales(env: Mapping[str, str]) -> dict[str, Any]:
+    return {
         # Flash sales (blueprints/seckill)
         "SECKILL_PAY_TIMEOUT": int(env.get("SECKILL_PAY_TIMEOUT") or 900),
         "SECKILL_RESULT_TTL": int(env.get("SECKILL_RESULT_TTL") or 2 * 86400),
@@ -195,15 +280,11 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
         "SECKILL_CLAIM_AFTER_MS": int(env.get("SECKILL_CLAIM_AFTER_MS") or 30_000),
         # A sale's CSV export can be downloaded this long, then Redis drops it.
         "EXPORT_TTL": int(env.get("EXPORT_TTL") or 3600),
-        # Flask-Caching: short-lived snapshots (the sale pages' polls), see the README.
-        # In each process by default: it measured faster than RedisCache, and
-        # keeps answering while Redis hangs.
-        "CACHE_OPTIONS": (  # for RedisCache: its own client, with our timeouts
-            {"socket_timeout": redis_timeout, "socket_connect_timeout": redis_timeout}
-            if cache_type == "RedisCache"
-            else {}
-        ),
-        "CACHE_KEY_PREFIX": "cache:v1:",
+    }
+
+
+def _operations(env: Mapping[str, str]) -> dict[str, Any]:
+    return {
         "TASK_OWNER_TTL": int(env.get("TASK_OWNER_TTL") or 86400),
         # Task history (blueprints/ops): every run, kept this long and at most this many.
         "TASK_HISTORY_ENABLED": _bool(env.get("TASK_HISTORY_ENABLED"), default=True),
@@ -211,8 +292,6 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
         "TASK_HISTORY_MAX_ROWS": int(env.get("TASK_HISTORY_MAX_ROWS") or 1_000_000),
         # Each process writes its task changes this often, in one transaction.
         "TASK_HISTORY_FLUSH_SECONDS": _float(env.get("TASK_HISTORY_FLUSH_SECONDS"), 0.5),
-        # /metrics answers a caller with "Authorization: Bearer <token>"; unset, it is off (404).
-        "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
         # A beat that stops renewing its lease is replaced by a standby after this long.
         "BEAT_LOCK_SECONDS": _float(env.get("BEAT_LOCK_SECONDS"), 10),
         # Beat hears of schedule edits at once (Redis pub/sub), and also looks
@@ -220,41 +299,35 @@ def from_env(env: os._Environ | dict = os.environ) -> dict:
         "BEAT_CHECK_SECONDS": _float(env.get("BEAT_CHECK_SECONDS"), 5),
         # How long the dashboard waits for workers to answer a remote-control query.
         "WORKER_REPLY_TIMEOUT": _float(env.get("WORKER_REPLY_TIMEOUT"), 1.0),
-        "CELERY": {
-            "task_serializer": "json",
-            "result_serializer": "json",
-            "accept_content": ["json"],
-            "task_track_started": True,
-            "task_ignore_result": True,
-            "result_expires": int(env.get("CELERY_RESULT_EXPIRES") or 86400),
-            "timezone": env.get("TIMEZONE") or "Asia/Shanghai",
-            "enable_utc": True,
-            "broker_connection_retry_on_startup": True,
-            # Redis broker: a message a killed worker held (acks_late) is handed
-            # out again after this long, so an interrupted code send still
-            # arrives within the code's lifetime. ETA tasks must not be held
-            # longer than this, or they too are handed out again (see
-            # seckill.cancel_unpaid). RabbitMQ redelivers at once instead.
-            "broker_transport_options": {
-                "visibility_timeout": int(env.get("CELERY_VISIBILITY_TIMEOUT") or 120),
-                "socket_timeout": redis_timeout,
-                "socket_connect_timeout": redis_timeout,
-            },
-            "broker_connection_timeout": redis_timeout,
-            "redis_socket_timeout": redis_timeout,
-            "redis_socket_connect_timeout": redis_timeout,
-            "worker_hijack_root_logger": False,
-            # The schedule is in the database (/admin/schedules), and one beat
-            # sends at a time (blueprints/schedules): a second is a standby.
-            "beat_scheduler": "blueprints.schedules.beat:DatabaseScheduler",
+    }
+
+
+def _celery(env: Mapping[str, str], redis_timeout: float) -> dict[str, Any]:
+    return {
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "task_track_started": True,
+        "task_ignore_result": True,
+        "result_expires": int(env.get("CELERY_RESULT_EXPIRES") or 86400),
+        "timezone": env.get("TIMEZONE") or "Asia/Shanghai",
+        "enable_utc": True,
+        "broker_connection_retry_on_startup": True,
+        # Redis broker: a message a killed worker held (acks_late) is handed
+        # out again after this long, so an interrupted code send still
+        # arrives within the code's lifetime. ETA tasks must not be held
+        # longer than this, or they too are handed out again (see
+        # seckill.cancel_unpaid). RabbitMQ redelivers at once instead.
+        "broker_transport_options": {
+            "visibility_timeout": int(env.get("CELERY_VISIBILITY_TIMEOUT") or 120),
+            "socket_timeout": redis_timeout,
+            "socket_connect_timeout": redis_timeout,
         },
+        "broker_connection_timeout": redis_timeout,
+        "redis_socket_timeout": redis_timeout,
+        "redis_socket_connect_timeout": redis_timeout,
+        "worker_hijack_root_logger": False,
+        # The schedule is in the database (/admin/schedules), and one beat
+        # sends at a time (blueprints/schedules): a second is a standby.
+        "beat_scheduler": "blueprints.schedules.beat:DatabaseScheduler",
     }
-    where = redis_settings(RedisTarget.parse(redis_url), env, cache_type, redis_timeout)
-    celery = where.pop("CELERY")
-    settings.update(where)
-    celery["broker_transport_options"] = {
-        **settings["CELERY"]["broker_transport_options"],
-        **celery.get("broker_transport_options", {}),
-    }
-    settings["CELERY"].update(celery)
-    return settings
