@@ -3,6 +3,7 @@ money and the two languages (the browser tests look at them in Chromium)."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -149,6 +150,13 @@ def test_api_messages_speak_the_page_s_language(client):
                          headers=CHINESE)  # fmt: skip
     assert answer.status_code == 400
     assert answer.json["error"]["message"] == "请输入消息中的 6 位验证码。"
+
+
+def test_the_pages_scripts_get_their_messages_in_the_page_s_language(client):
+    page = client.get("/login", headers=CHINESE).text
+    messages = json.loads(page.split('id="messages">', 1)[1].split("</script>", 1)[0])
+    assert len(messages) > 50, "every t() of static/*.js"
+    assert messages["Checking…"] == "验证中…"
 
 
 def test_every_message_in_the_code_is_in_the_catalogue_and_translated():

@@ -30,7 +30,6 @@ bp = Blueprint("i18n", __name__)
 LANGUAGES = {"en": "English", "zh_Hans": "中文"}
 DEFAULT_LANGUAGE = "en"
 COOKIE = "lang"
-STATIC = Path(__file__).parent.parent / "static"
 
 
 def N_(text: str) -> str:
@@ -150,9 +149,9 @@ def money(cents: int) -> str:
 
 
 @cache
-def script_messages() -> tuple[tuple[str, ...], ...]:
+def script_messages(static_folder: str) -> tuple[tuple[str, ...], ...]:
     found: dict[tuple[str, ...], None] = {}
-    for path in sorted(STATIC.glob("*.js")):
+    for path in sorted(Path(static_folder).glob("*.js")):
         for _line, message, _comments, _context in extract_from_file(
             "javascript", str(path), keywords={"t": None, "tn": (1, 2)}
         ):
@@ -165,7 +164,7 @@ def translated_script_messages() -> dict[str, str | list[str]]:
     if language() == DEFAULT_LANGUAGE:
         return {}
     catalogue: dict[str, str | list[str]] = {}
-    for message in script_messages():
+    for message in script_messages(str(current_app.static_folder)):
         if len(message) == 2:
             catalogue[message[0]] = [ngettext(*message, num=1), ngettext(*message, num=2)]
         else:
