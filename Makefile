@@ -3,9 +3,6 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-# Compiled catalogues are built from the .po files in the repository, not committed.
-CATALOGUES := $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
-
 .PHONY: run test bench lint translations
 
 $(STAMP): pyproject.toml
@@ -15,22 +12,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[run,dev,flower,tencent,aliyun]"
 	touch $(STAMP)
 
-%.mo: %.po $(STAMP)
-	$(BIN)/pybabel compile --statistics -i $< -o $@
-
 # After changing words in the code: collect them, then merge them into each catalogue.
+# The app compiles a catalogue that changed when it starts (a wheel ships them compiled).
 translations: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k t -k tn:1,2 \
 	  --no-wrap --sort-by-file -o translations/messages.pot .
 	$(BIN)/pybabel update --no-wrap --ignore-obsolete -i translations/messages.pot -d translations
 
-run: $(STAMP) $(CATALOGUES)
+run: $(STAMP)
 	$(BIN)/python -m devtools.run
 
-test: $(STAMP) $(CATALOGUES)
+test: $(STAMP)
 	$(BIN)/python -m pytest
 
-bench: $(STAMP) $(CATALOGUES)
+bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
 lint: $(STAMP)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -60,8 +61,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     behind_proxies(app)
     secure_headers(app)
     db.init_app(app)
-    migrate.init_app(app, db)
+    # Beside the code, not the working directory: an installed shop finds its own.
+    migrate.init_app(app, db, directory=str(Path(app.root_path) / "migrations"))
     mail.init_app(app)
+    i18n.compile_catalogues(Path(app.root_path) / "translations")
     babel.init_app(app, locale_selector=i18n.select_locale,
                    timezone_selector=lambda: app.config["TIMEZONE"])  # fmt: skip
     cache.init_app(app)

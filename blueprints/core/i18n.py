@@ -8,6 +8,8 @@ mails and SMS sent later by a worker (reminders) speak it too.
 
 from __future__ import annotations
 
+import logging
+import os
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -15,6 +17,8 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton, get_timezone_name
 from babel.messages.extract import extract_from_file
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from flask import Blueprint, current_app, has_request_context, redirect, request
 from flask_babel import get_locale, gettext, lazy_gettext, ngettext
@@ -24,6 +28,8 @@ from werkzeug.wrappers import Response
 from blueprints.core.fields import is_site_path
 from exts import db
 from models.types import utcnow
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("i18n", __name__)
 
@@ -190,3 +196,23 @@ def template_context() -> dict:
         "script_messages": translated_script_messages,
         "shop_zone_label": lambda: zone_label(utcnow().astimezone(shop_zone())),
     }
+
+
+def compile_catalogues(directory: Path) -> None:
+    """Compile each catalogue (``.po``) whose ``.mo`` is missing or older, so
+    every way of running the shop (a checkout, an editable install) speaks
+    Chinese; a wheel ships them compiled (setup.py). Written aside and moved
+    into place: the web, worker and beat processes may start at once."""
+    for po in directory.glob("*/LC_MESSAGES/*.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        try:
+            with po.open("rb") as source:
+                catalogue = read_po(source)
+            partial = mo.with_name(f"{mo.name}.{os.getpid()}")
+            with partial.open("wb") as target:
+                write_mo(target, catalogue)
+            os.replace(partial, mo)
+        except OSError as error:  # a read-only install: it should have shipped them
+            log.warning("cannot compile %s, pages in its language show English: %s", po, error)
