@@ -21,14 +21,13 @@ import logging
 import time
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 import redis
 from sqlalchemy import select
 
-from blueprints.seckill import tasks
 from blueprints.seckill.keys import (
-    DRAIN_KICKED,
     FENCE,
     REBUILDING,
     STREAM,
@@ -64,13 +63,22 @@ def paused_now() -> bool:
     """For the pages: whether the sales are still paused once this process
     tried to rebuild them. Not when Redis does not answer: that is not a pause."""
     try:
-        return paused() and not rebuild(wait=0)  # a page does not wait for it
+        # A page does not wait for it, nor asks for a drain: the next buyer's
+        # reservation kicks one, and the reconciliation drains within a minute.
+        return paused() and rebuild(wait=0) is None
     except redis.RedisError:
         return False
 
 
-def rebuild(wait: float = 2.0) -> bool:
-    """Rebuild every sale that runs today; whether the sales are open again.
+@dataclass(frozen=True)
+class Reopened:
+    """The sales are open again."""
+
+    drain: bool  # reservations wait in the stream: the caller asks for a drain (its kick)
+
+
+def rebuild(wait: float = 2.0) -> Reopened | None:
+    """Rebuild every sale that runs today; None while they stay paused.
     While another process rebuilds, wait up to ``wait`` seconds for it: a
     rebuild takes a fraction of a second, and a rush of buyers should not
     see a pause that short."""
@@ -79,13 +87,13 @@ def rebuild(wait: float = 2.0) -> bool:
     deadline = time.monotonic() + wait
     while not _lock(client, token):
         if time.monotonic() > deadline:
-            return False
+            return None
         time.sleep(0.05)
     started = time.monotonic()
     try:
         server, fence = _server_and_fence(client)
         if fence == server:
-            return True  # rebuilt by another process meanwhile
+            return Reopened(drain=False)  # rebuilt by another process meanwhile
         rebuilt, in_flight = _rebuild(client, server)
     except Exception:
         log.exception("rebuilding the sales failed; the next buyer or page tries again")
@@ -101,9 +109,7 @@ def rebuild(wait: float = 2.0) -> bool:
     )  # fmt: skip
     for activity_id in rebuilt:
         allow_sales_again(activity_id)
-    if in_flight:  # the drain asked for before the switch may be lost with it
-        tasks.ask_for_drain()
-    return True
+    return Reopened(drain=in_flight > 0)  # a drain asked for before the switch may be lost
 
 
 def _lock(client: redis.Redis, token: str) -> bool:
@@ -156,8 +162,6 @@ def _rebuild(client: redis.Redis, server: str) -> tuple[list[int], int]:
             returned = [o.reservation_id for o in orders[sale.id] if o.status == "cancelled"]
             _write_sale(pipe, sale, max(0, sale.total_stock - len(held)), buyers, returned)
         pipe.set(FENCE, server)
-        if in_flight:
-            pipe.set(DRAIN_KICKED, "1", ex=10)  # the caller asks for a drain
         pipe.execute()
     return [sale.id for sale in sales], len(in_flight)
 

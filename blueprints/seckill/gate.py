@@ -37,8 +37,9 @@ def reserve(activity_id: int, user_id: int, session_id: str | None = None) -> Ve
     session is live (see blueprints/auth/sessions.py). Paused sales are rebuilt
     here first, or, while another process rebuilds them, after waiting for it."""
     verdict = _reserve(activity_id, user_id, session_id)
-    if verdict.outcome == "paused" and failover.rebuild():
+    if verdict.outcome == "paused" and (reopened := failover.rebuild()):
         verdict = _reserve(activity_id, user_id, session_id)
+        verdict.kick = verdict.kick or reopened.drain
     return verdict
 
 
