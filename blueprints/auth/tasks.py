@@ -9,7 +9,6 @@ replaced, used or has expired meanwhile is skipped rather than mail a dead code.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 
 from celery import Task, shared_task
@@ -21,6 +20,7 @@ from blueprints.auth.errors import PermanentSendError, TransientSendError
 from blueprints.auth.service import code_store, unseal
 from blueprints.auth.targets import mask
 from blueprints.core.i18n import DEFAULT_LANGUAGE
+from blueprints.core.queueing import retry_later
 from blueprints.ops import metrics
 from blueprints.ops.redaction import SECRET
 
@@ -33,19 +33,6 @@ SEND_OPTIONS = dict(
     # Task history keeps who was sent a code only in part, and never the code.
     redact={"target": mask, "sealed_code": SECRET, "holder": SECRET},
 )
-RETRY_BASE_DELAY = 2.0
-RETRY_MAX_DELAY = 60.0
-
-
-def _retry_later(task: Task, error: TransientSendError):
-    """Retry with exponential backoff and equal jitter.
-
-    Half of each delay is fixed and half random: clients spread out, yet none
-    comes back at once (Celery's full jitter can pick 0 s). After max_retries
-    ``retry`` raises ``error`` and the task fails.
-    """
-    delay = min(RETRY_MAX_DELAY, RETRY_BASE_DELAY * 2**task.request.retries)
-    raise task.retry(exc=error, countdown=delay / 2 + random.uniform(0, delay / 2))
 
 
 def _code(sealed_code: str) -> str:
@@ -79,7 +66,7 @@ def _send(task: Task, channel: str, target: str, sealed_code: str, purpose: str,
             sent = deliver(target, code)
     except TransientSendError as error:
         outcome("failed" if task.request.retries >= task.max_retries else "retried")
-        _retry_later(task, error)
+        retry_later(task, error)
     except PermanentSendError:
         outcome("failed")
         raise

@@ -7,6 +7,7 @@ so it never imports ``tasks.py``, which builds the app for ``celery -A``.
 from __future__ import annotations
 
 import logging
+import random
 
 from flask import current_app
 from kombu.exceptions import OperationalError
@@ -46,3 +47,14 @@ def queue_of(routing_key: str | None) -> str | None:
     if len(parts) > DELAY_BITS and all(bit in "01" for bit in parts[:DELAY_BITS]):
         return parts[DELAY_BITS]
     return routing_key
+
+
+def retry_later(task, error: Exception, base: float = 2.0, most: float = 60.0):
+    """Raise ``task.retry`` with exponential backoff and equal jitter.
+
+    Half of each delay is fixed and half random: clients spread out, yet none
+    comes back at once (Celery's full jitter can pick 0 s). After max_retries
+    ``retry`` raises ``error`` and the task fails.
+    """
+    delay = min(most, base * 2**task.request.retries)
+    raise task.retry(exc=error, countdown=delay / 2 + random.uniform(0, delay / 2))

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import random
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -40,6 +39,7 @@ from limits.strategies import MovingWindowRateLimiter
 from blueprints.auth import sms
 from blueprints.auth.errors import PermanentSendError, TransientSendError
 from blueprints.core.i18n import DEFAULT_LANGUAGE
+from blueprints.core.queueing import retry_later
 from blueprints.reminders import service
 from blueprints.reminders.mail import MailBatch, compose_for, opening_text
 from blueprints.reminders.schemas import REPORT
@@ -145,8 +145,7 @@ def send_batch(self, run_id: int, reminder_ids: list[int]) -> dict:
     except TransientSendError as error:
         # The rest of the batch, later: what went out is recorded and is not resent.
         log.warning("reminders of run %s: %s; retrying the rest", run_id, error)
-        delay = min(60.0, 2.0 * 2**self.request.retries)
-        raise self.retry(exc=error, countdown=delay / 2 + random.uniform(0, delay / 2)) from None
+        retry_later(self, error)
     return dict(counts)
 
 
