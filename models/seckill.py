@@ -11,7 +11,8 @@ from models.types import Timestamps, UTCDateTime, utcnow
 
 
 class SeckillActivity(Timestamps, db.Model):  # type: ignore[name-defined]  # db.Model is built at runtime
-    """A flash sale: ``total_stock`` units of one product, one per buyer, in a time window."""
+    """A flash sale: ``total_stock`` units of one product, one per buyer (the
+    gate and a unique order per buyer hold it), in a time window."""
 
     __tablename__ = "seckill_activities"
     __table_args__ = (Index("ix_seckill_activities_window", "starts_at", "ends_at"),)
@@ -26,7 +27,6 @@ class SeckillActivity(Timestamps, db.Model):  # type: ignore[name-defined]  # db
     total_stock: Mapped[int]
     starts_at: Mapped[UTCDateTime]
     ends_at: Mapped[UTCDateTime]
-    per_user_limit: Mapped[int] = mapped_column(default=1)
     status: Mapped[str] = mapped_column(String(16), default="active")  # active, closed
 
 

@@ -68,7 +68,6 @@ class SaleSchema(Schema):
     total_stock = ma.fields.Integer(required=True)
     starts_at = Moment(required=True)
     ends_at = Moment(required=True)
-    per_user_limit = ma.fields.Integer(required=True)
     status = ma.fields.String(required=True, validate=ma.validate.OneOf(["active", "closed"]))
 
 
