@@ -52,14 +52,12 @@ class InterfaceCache:
     ``get()`` returns the answer's JSON text and how it was served: ``hit``,
     ``stale`` (the expired copy while another request rebuilds it), ``miss``
     (loaded from the database) or ``bypass`` (Redis unreachable or the cache
-    switched off). ``guard=False`` drops the generation check: only the race
-    test uses it, to show what the check prevents.
+    switched off).
     """
 
-    def __init__(self, name: str, loader: Loader, guard: bool = True) -> None:
+    def __init__(self, name: str, loader: Loader) -> None:
         self.name = name
         self.loader = loader
-        self.guard = guard
         self.key = f"{PREFIX}:{name}"
         self.generation_key = f"{self.key}:generation"
         self.lock_key = f"{self.key}:lock"
@@ -135,11 +133,6 @@ class InterfaceCache:
         finally:
             drop_local(redis_client.current, self.name)
 
-    def cached_body(self) -> str | None:
-        """What the cache holds now (for tests and ``flask cache``), without its expiry."""
-        entry = redis_client.get(self.key)
-        return None if entry is None else entry.partition("|")[2]
-
     def _rebuild(self, generation: str | None, token: str) -> str:
         body = self.load()
         self._store(body, generation, token)
@@ -153,9 +146,6 @@ class InterfaceCache:
         entry = f"{time.time() + ttl:.3f}|{body}"
         # Kept past its freshness, so the old copy can be served while one request rebuilds.
         keep = int(ttl * 2) + 1
-        if not self.guard:
-            redis_client.set(self.key, entry, ex=keep)
-            return 1
         set_if_current = script(redis_client.current, __package__, "set_if_current")
         keys = [self.key, self.generation_key, self.lock_key]
         return set_if_current(keys=keys, args=[entry, generation or "", keep, token])
