@@ -23,7 +23,6 @@ from blueprints import (
     schedules,
     seckill,
 )
-from blueprints.auth.sms import PROVIDERS
 from blueprints.core import i18n, openapi
 from blueprints.core.api import (
     IdConverter,
@@ -54,9 +53,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """
     app = Flask(__name__, instance_path=str(settings.INSTANCE))
     app.config.update(settings.load(config or {}))
-    unknown = set(app.config["SMS_PROVIDERS"]) - set(PROVIDERS)
-    if unknown:
-        raise ValueError(f"SMS_PROVIDER names unknown providers: {', '.join(sorted(unknown))}")
+    auth.init_app(app)
 
     behind_proxies(app)
     secure_headers(app)
