@@ -13,7 +13,7 @@ from flask_talisman import Talisman
 from flask_wtf import CSRFProtect
 from sqlalchemy.orm import DeclarativeBase
 
-from blueprints.core.mail import TimedMail
+from blueprints.core.internals import TimedMail
 from blueprints.core.redis_client import RedisClient
 
 

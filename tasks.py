@@ -9,10 +9,10 @@ from __future__ import annotations
 from functools import cache
 
 from celery import Celery, Task
-from celery._state import _set_task_join_will_block
 from celery.signals import worker_process_init
 from flask import Flask
 
+from blueprints.core.internals import skip_result_subscriptions
 from blueprints.core.queueing import queue_of
 
 
@@ -54,11 +54,7 @@ def make_celery(app: Flask) -> Celery:
     celery_app.config_from_object(app.config["CELERY"])
     celery_app.set_default()
     app.extensions["celery"] = celery_app
-    # Nobody in this process waits on a result (the task API reads states), so
-    # the Redis result backend need not SUBSCRIBE to every task it sends: one
-    # round trip less per .delay(), and no pile of channels in a web process.
-    # The worker sets the same flag for its own process.
-    _set_task_join_will_block(True)
+    skip_result_subscriptions()
 
     @worker_process_init.connect(weak=False)
     def drop_inherited_connections(**kwargs) -> None:

@@ -39,7 +39,7 @@ def send_code_mail(target: str, code: str, purpose: str) -> None:
         html=render_template("mail/code.html", **context),
     )
     try:
-        mail.send(message)  # MAIL_TIMEOUT bounds each SMTP call (core.mail.TimedConnection)
+        mail.send(message)  # MAIL_TIMEOUT bounds each SMTP call (core.internals.TimedConnection)
     except smtplib.SMTPException as error:
         raise classify_smtp_error(error) from None
     except OSError as error:  # refused, reset, timed out, DNS

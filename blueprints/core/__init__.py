@@ -11,5 +11,6 @@
   ``replication`` (waiting for replicas), ``local_copies`` (per-process copies
   dropped by a broadcast).
 - Celery: ``queueing`` (queueing without failing a request, queue names).
-- Mail: ``mail`` (Flask-Mail with a timeout).
+- ``internals``: every use of a library's private parts (Flask-Mail with a
+  timeout among them), each held by a test.
 """

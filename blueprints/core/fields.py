@@ -217,7 +217,7 @@ def length_of(column: Any) -> int:
 
 def max_lengths(schema: type[ma.Schema]) -> dict[str, int]:
     """Each text field's limit, for the inputs of the form that sends it (maxlength)."""
-    fields = schema._declared_fields.items()
+    fields = schema().fields.items()
     return {name: field.max_length for name, field in fields if isinstance(field, Text)}
 
 

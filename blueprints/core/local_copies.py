@@ -23,6 +23,8 @@ from typing import Any
 
 import redis as redis_lib
 
+from blueprints.core.internals import socket_of
+
 CHANNEL = "icache:v1:invalidations"
 
 _instances: dict[tuple[int, int], LocalCopies] = {}
@@ -83,9 +85,7 @@ class LocalCopies:
             return self.listening
 
     def _socket(self) -> Any:
-        # redis-py keeps no complete message buffered once get_message has
-        # returned None, so the socket alone says whether one came.
-        return self.pubsub.connection._sock
+        return socket_of(self.pubsub)
 
     def _lost(self) -> None:
         """The subscription broke: no copy is used until it is back."""
