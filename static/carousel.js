@@ -1,7 +1,8 @@
 // The home page carousel: the banners from /api/banners, one at a time, each
 // title drawn over its picture (so an edited title shows at once; pictures
-// carry no words); the controls sit below it, never on it. It turns every 5 s unless paused (a button, the
-// pointer or the keyboard on it, or the reduced-motion preference); swipe on touch.
+// carry no words); the controls sit below it, never on it. It turns every 5 s
+// unless paused (a button, the pointer or the keyboard on it, or the
+// reduced-motion preference); swipe on touch.
 (async function () {
   const root = document.getElementById("carousel");
   const slides = root.querySelector(".slides");

@@ -8,10 +8,11 @@
   function tick() {
     const now = serverClock.now();
     for (const order of unpaid) {
+      if (order.dataset.status !== "pending_payment") continue;  // cancelled, or its time is up
       const left = Date.parse(order.dataset.payBy) - now;
       const line = order.querySelector("[data-role=pay-countdown]");
       if (left > 0) line.textContent = t("{time} left to pay, or the order is cancelled.", {time: clock(left)});
-      else if (order.dataset.status === "pending_payment") {
+      else {
         order.dataset.status = "expired";
         line.textContent = t("The time to pay is over: this order is being cancelled.");
         order.querySelector("[data-role=pay]").disabled = true;
