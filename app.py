@@ -79,7 +79,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
              ops.bp, schedules.bp, reports.bp)  # fmt: skip
     for blueprint in pages:
         app.register_blueprint(blueprint)
-    openapi.init_app(app, [auth.blp, jobs.bp, banners.blp, seckill.blp, seckill.admin_blp,
+    openapi.init_app(app, [auth.blp, jobs.blp, banners.blp, seckill.blp, seckill.admin_blp,
                            reminders.blp, reports.blp, schedules.blp, ops.blp])  # fmt: skip
     register_error_handlers(app)
     require_json_writes(app)

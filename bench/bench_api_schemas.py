@@ -32,7 +32,7 @@ from packaging.requirements import Requirement
 
 from bench.harness import ROOT, _wait_until_up, stack, stop_process, write_result, wrk
 from bench.sales import bench_app, logged_in_users, new_sale, settled_orders
-from blueprints.auth.service import OUTBOX
+from blueprints.auth.keys import OUTBOX
 from devtools import free_port
 from exts import redis_client
 

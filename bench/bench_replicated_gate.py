@@ -35,7 +35,7 @@ from flask import current_app
 from app import create_app
 from bench.harness import ROOT, _wait_until_up, stop_process, write_result, wrk
 from bench.sales import logged_in_users, new_sale
-from blueprints.auth.sessions import sessions_key
+from blueprints.auth.keys import sessions_key
 from blueprints.core.local_copies import local_copies
 from blueprints.seckill import failover, gate, keys
 from devtools import free_port

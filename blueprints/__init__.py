@@ -1,1 +1,2 @@
-"""One package per feature: views, tasks and services together."""
+"""One package per feature (pages, API, schemas, service, tasks, keys together),
+and ``core``, the foundation they stand on."""

@@ -14,7 +14,8 @@ from models import Banner
 def issue_code(app, address: str) -> tuple[str, list[str]]:
     """A code issued as a code request issues it: (the code, its send task's
     arguments), for a test that publishes the send itself, where it likes."""
-    from blueprints.auth.service import OUTBOX, code_store, seal
+    from blueprints.auth.keys import OUTBOX
+    from blueprints.auth.service import code_store, seal
     from exts import redis_client
 
     with app.app_context():

@@ -9,7 +9,7 @@ import urllib.request
 import pytest
 import redis
 
-from blueprints.auth.sessions import sessions_key
+from blueprints.auth.keys import sessions_key
 from blueprints.banners.service import banner_cache
 from blueprints.schedules.entries import builtin_entries, timing_from_setting
 from config import ROOT, from_env

@@ -5,7 +5,8 @@ from email.header import decode_header, make_header
 import pytest
 from sqlalchemy import select
 
-from blueprints.auth.service import OUTBOX_KICKED, CodeRules, CodeStore
+from blueprints.auth.keys import OUTBOX_KICKED
+from blueprints.auth.service import CodeRules, CodeStore
 from exts import db
 from models import User
 from tests.helpers import wait_for

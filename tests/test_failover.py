@@ -17,7 +17,7 @@ import requests
 from redis.sentinel import Sentinel
 from sqlalchemy import select
 
-from blueprints.auth.sessions import sessions_key
+from blueprints.auth.keys import sessions_key
 from exts import db, redis_client
 from models import SeckillOrder
 from tests.helpers import http_call, wait_for

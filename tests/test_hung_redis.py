@@ -14,7 +14,7 @@ import pytest
 import redis
 from sqlalchemy import select
 
-from blueprints.auth.sessions import sessions_key
+from blueprints.auth.keys import sessions_key
 from devtools import free_port, redis_server
 from exts import db, redis_client
 from models import Banner, User

@@ -3,7 +3,8 @@
 import pytest
 from celery.signals import before_task_publish
 
-from blueprints.auth.service import OUTBOX, CodeRules, CodeStore, login_user_for, seal
+from blueprints.auth.keys import OUTBOX
+from blueprints.auth.service import CodeRules, CodeStore, login_user_for, seal
 from blueprints.auth.tasks import send_code_email
 from exts import redis_client
 from tests.helpers import follow_task, request_code

@@ -3,8 +3,8 @@
 from flask import Flask
 
 from blueprints.auth.api import blp
+from blueprints.auth.pages import bp
 from blueprints.auth.sms import PROVIDERS
-from blueprints.auth.views import bp
 
 
 def init_app(app: Flask) -> None:

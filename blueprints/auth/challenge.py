@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 import altcha
 from flask import current_app
 
+from blueprints.auth.keys import challenge_used_key
 from exts import redis_client
 
 LIFETIME = 300  # seconds to solve a challenge and use the answer
@@ -65,5 +66,5 @@ def is_solved(proof: object) -> bool:
         return False
     solved, _ = altcha.verify_solution_v1(proof, _key(), check_expires=True)
     # Once only: SET NX fails for an answer a request already used.
-    used = f"auth:v1:challenge-used:{payload['signature']}"
+    used = challenge_used_key(payload["signature"])
     return solved and bool(redis_client.set(used, 1, nx=True, ex=LIFETIME))

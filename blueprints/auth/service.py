@@ -23,6 +23,16 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from blueprints.auth.keys import (
+    NO_OWNER,
+    OUTBOX,
+    OUTBOX_GROUP,
+    OUTBOX_KICKED,
+    budget_key,
+    code_key,
+    requests_key,
+    sends_key,
+)
 from blueprints.auth.targets import Channel, channel_of
 from blueprints.core.lua import run_then, script
 from blueprints.core.replication import Replicas
@@ -81,20 +91,6 @@ class IssuedCode:
     resend_after: int
     task_id: str  # of the send task, once a dispatcher creates it
     kick: bool  # the outbox needs a dispatcher: this request must ask for one
-
-
-OUTBOX = "auth:v1:outbox"
-OUTBOX_KICKED = "auth:v1:outbox:kicked"
-OUTBOX_GROUP = "dispatchers"
-
-
-def _code_key(purpose: str, target: str, holder: str) -> str:
-    return f"auth:v1:code:{purpose}:{target}:{holder}"
-
-
-def _budget_key(channel: Channel, now: float) -> str:
-    day = datetime.fromtimestamp(now, UTC).strftime("%Y%m%d")
-    return f"auth:v1:budget:{channel}:{day}"
 
 
 class CodeStore:
@@ -163,14 +159,14 @@ class CodeStore:
             self._issue,
             then=self.replicas.wait,
             keys=[
-                _code_key(purpose, target, holder),
-                f"auth:v1:sends:{target}:{requester}",
-                _budget_key(channel, now),
+                code_key(purpose, target, holder),
+                sends_key(target, requester),
+                budget_key(channel, now),
                 OUTBOX,
                 OUTBOX_KICKED,
-                owner_key or "auth:v1:no-owner",
-                f"auth:v1:sends:{target}",
-                f"auth:v1:requests:{requester}",
+                owner_key or NO_OWNER,
+                sends_key(target),
+                requests_key(requester),
             ],
             args=[
                 now,
@@ -226,7 +222,7 @@ class CodeStore:
     def is_current(self, target: str, purpose: str, code: str, holder: str = "") -> bool:
         """Whether ``code`` is still the one that would log ``target`` in:
         not replaced by a newer code, used, burned or expired."""
-        stored: str | None = self.redis.hget(_code_key(purpose, target, holder), "digest")  # type: ignore[assignment]
+        stored: str | None = self.redis.hget(code_key(purpose, target, holder), "digest")  # type: ignore[assignment]
         return stored is not None and hmac.compare_digest(
             stored, self.digest(purpose, target, code)
         )
@@ -243,7 +239,7 @@ class CodeStore:
         burned (that was the last try), expired, or missing (used, replaced,
         never sent, or sent to another holder)."""
         reply = self._check(
-            keys=[_code_key(purpose, target, holder)],
+            keys=[code_key(purpose, target, holder)],
             args=[self.clock(), self.digest(purpose, target, code), self.rules.max_attempts],
         )
         return CodeCheck(reply[0], int(reply[1]) if len(reply) > 1 else 0)

@@ -17,13 +17,10 @@ import time
 from flask import current_app
 from redis import RedisError
 
+from blueprints.auth.keys import sessions_key
 from exts import redis_client
 
 log = logging.getLogger(__name__)
-
-
-def sessions_key(user_id: int) -> str:
-    return f"auth:v1:sessions:{user_id}"
 
 
 def start(user_id: int) -> str:

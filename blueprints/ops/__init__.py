@@ -6,7 +6,7 @@ from flask import Flask
 from blueprints.ops import actions, live, metrics, recorder
 from blueprints.ops import tasks as _tasks  # noqa: F401  (registers the tasks)
 from blueprints.ops.api import blp
-from blueprints.ops.views import bp
+from blueprints.ops.pages import bp
 
 
 def init_app(app: Flask) -> None:

@@ -9,7 +9,7 @@ from blueprints.core.openapi import Blueprint
 from blueprints.reminders import service
 from blueprints.reminders.schemas import ReminderSchema
 
-blp = Blueprint("reminders", __name__, description="Reminders before a sale opens")
+blp = Blueprint("reminders_api", __name__, description="Reminders before a sale opens")
 
 
 @blp.get("/api/seckill/<id:activity_id>/reminder")

@@ -2,6 +2,6 @@
 one beat sends at a time (beat.DatabaseScheduler)."""
 
 from blueprints.schedules.api import blp
-from blueprints.schedules.views import bp
+from blueprints.schedules.pages import bp
 
 __all__ = ["blp", "bp"]

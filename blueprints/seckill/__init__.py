@@ -18,12 +18,13 @@ Modules: ``keys`` (every Redis key), ``stock`` (sales in Redis), ``gate``,
 ``orders``, ``payment``, ``drift``; ``tasks`` queues and runs the work they
 hand back; ``catalogue`` is the sales as shoppers see them; ``admin`` the
 rules an administrator's edit follows. The HTTP side: ``schemas`` (the API's
-shapes), ``shop_api``, ``admin_api``, ``pages`` and ``views`` (admin pages, CLI).
+shapes), ``shop_api``, ``admin_api``, ``pages`` (the shopper's and the
+administrator's pages, and the CLI).
 """
 
-from blueprints.seckill import pages, tasks  # noqa: F401  (registers the pages and tasks)
+from blueprints.seckill import tasks  # noqa: F401  (registers the tasks)
 from blueprints.seckill.admin_api import blp as admin_blp
+from blueprints.seckill.pages import bp
 from blueprints.seckill.shop_api import blp
-from blueprints.seckill.views import bp
 
 __all__ = ["admin_blp", "blp", "bp"]

@@ -23,7 +23,7 @@ from blueprints.seckill.schemas import (
 from exts import db, redis_client
 from models import SeckillActivity, SeckillOrder, User
 
-blp = Blueprint("sales_admin", __name__, description="Flash sales for administrators")
+blp = Blueprint("seckill_admin_api", __name__, description="Flash sales for administrators")
 
 
 @blp.get("/api/admin/sales")

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from blueprints.ops import metrics
 from blueprints.seckill import failover, stock
+from blueprints.seckill.keys import sale_snapshot_key, sales_snapshot_key
 from blueprints.seckill.schemas import SaleSchema
 from exts import cache, db
 from models import SeckillActivity
@@ -49,12 +50,12 @@ def sale_snapshot(activity_id: int) -> dict | None:
         left = stock.live_stock([sale.id])[sale.id]
         return {**SALE.dump(sale), "stock_left": left, "paused": failover.paused_now()}
 
-    return _snapshot(f"seckill:sale:{activity_id}", load)
+    return _snapshot(sale_snapshot_key(activity_id), load)
 
 
 def sales_snapshot(day_start: datetime) -> list[dict]:
     """Sales that end after ``day_start``: today's and upcoming ones, the first 50."""
-    return _snapshot(f"seckill:sales:{day_start.isoformat()}", lambda: _load_sales(day_start))
+    return _snapshot(sales_snapshot_key(day_start.isoformat()), lambda: _load_sales(day_start))
 
 
 def _load_sales(day_start: datetime) -> list[dict]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 
-from blueprints.auth.sessions import sessions_key
+from blueprints.auth.keys import sessions_key
 from blueprints.core.local_copies import local_copies
 from blueprints.core.lua import run_then
 from blueprints.core.replication import Replicas

@@ -31,4 +31,14 @@ def drift_key(activity_id: int) -> str:
 
 def sold_out_flag(activity_id: int) -> str:
     """The name under which web processes remember a sold-out sale (core/local_copies.py)."""
-    return f"seckill:sold-out:{activity_id}"
+    return f"seckill:v1:sold-out:{activity_id}"
+
+
+def sale_snapshot_key(activity_id: int) -> str:
+    """A sale as its pages poll it, a second old at most (Flask-Caching, catalogue.py)."""
+    return f"seckill:v1:snapshot:{activity_id}"
+
+
+def sales_snapshot_key(day_start: str) -> str:
+    """The sales listed from a day on, a second old at most (Flask-Caching, catalogue.py)."""
+    return f"seckill:v1:snapshot:from:{day_start}"

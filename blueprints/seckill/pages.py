@@ -1,22 +1,28 @@
-"""The shopper's pages: the sales as cards, one sale, and my orders."""
+"""The sale's pages: the shopper's (the sales as cards, one sale, my orders),
+the administrator's, and the `flask seckill` commands."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+import click
 import redis as redis_lib
-from flask import abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from blueprints.seckill import catalogue, stock
+from blueprints.auth.access import admin_page
+from blueprints.core.fields import max_lengths
+from blueprints.seckill import catalogue, export, stock
 from blueprints.seckill.keys import buyers_key
-from blueprints.seckill.views import bp
+from blueprints.seckill.schemas import SaleInputSchema
 from exts import db, redis_client
 from models import SeckillActivity, SeckillOrder
 from models.types import utcnow
+
+bp = Blueprint("seckill", __name__, cli_group="seckill")
 
 MAX_ORDERS_PAGE = 100_000  # beyond any buyer's orders
 ORDERS_PER_PAGE = 10
@@ -109,3 +115,27 @@ def _being_written() -> list[SeckillActivity]:
         )
     )
     return [sale for sale in reserved if sale.id not in written]
+
+
+@bp.cli.command("preload")
+def preload_command() -> None:
+    """Load today's sales into Redis now (what beat does at midnight)."""
+    loaded = stock.preload_today()
+    click.echo(f"Loaded {len(loaded)} sale(s) running today: {loaded}")
+
+
+@bp.get("/admin/sales/<id:activity_id>/exports/<token>.csv")
+@admin_page
+def admin_export_download(activity_id: int, token: str):
+    chunks = export.read_chunks(activity_id, token) if len(token) <= 64 else None
+    if chunks is None:
+        abort(404, "This export has expired or never existed: export the sale again.")
+    disposition = f'attachment; filename="sale-{activity_id}-orders.csv"'
+    headers = {"Content-Disposition": disposition, "Cache-Control": "no-store"}
+    return Response(chunks, mimetype="text/csv", headers=headers)
+
+
+@bp.get("/admin/sales")
+@admin_page
+def admin_sales_page():
+    return render_template("admin/sales.html", limits=max_lengths(SaleInputSchema))

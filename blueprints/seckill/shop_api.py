@@ -26,7 +26,7 @@ from exts import db
 from models import SeckillActivity, SeckillOrder
 from models.types import utcnow
 
-blp = Blueprint("sales", __name__, description="Flash sales for shoppers")
+blp = Blueprint("seckill_api", __name__, description="Flash sales for shoppers")
 
 NO_SUCH_SALE = lazy_gettext("This sale does not exist.")
 NOT_OPEN_YET = lazy_gettext("The sale has not opened yet: wait for the countdown.")

@@ -12,7 +12,7 @@ from blueprints.core.openapi import Blueprint
 from blueprints.jobs.progress import PROGRESS
 from exts import redis_client
 
-bp = Blueprint("jobs", __name__, description="Tasks a browser queued")
+blp = Blueprint("jobs_api", __name__, description="Tasks a browser queued")
 
 
 def browser_id() -> str:
@@ -62,9 +62,9 @@ class TaskSchema(Schema):
     progress = ma.fields.Nested(ProgressSchema, metadata={"description": "while it runs"})
 
 
-@bp.get("/api/tasks/<task_id>")
-@bp.response(200, TaskSchema)
-@bp.alt_response(404, response="NotFound")
+@blp.get("/api/tasks/<task_id>")
+@blp.response(200, TaskSchema)
+@blp.alt_response(404, response="NotFound")
 def task_status(task_id: str):
     """A task this browser queued: its state, and its result once ready."""
     if len(task_id) > 64 or redis_client.get(_owner_key(task_id)) != _owner():
