@@ -32,7 +32,6 @@ from blueprints.core.api import (
 )
 from exts import (
     babel,
-    cache,
     csrf,
     db,
     limiter,
@@ -40,6 +39,7 @@ from exts import (
     mail,
     migrate,
     redis_client,
+    snapshots,
     talisman,
 )
 from tasks import make_celery
@@ -64,7 +64,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     i18n.compile_catalogues(Path(app.root_path) / "translations")
     babel.init_app(app, locale_selector=i18n.select_locale,
                    timezone_selector=lambda: app.config["TIMEZONE"])  # fmt: skip
-    cache.init_app(app)
+    snapshots.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
     redis_client.init_app(app)

@@ -29,7 +29,7 @@ from werkzeug.serving import make_server
 from app import create_app
 from blueprints.core.local_copies import drop_all_local
 from devtools import free_port, redis_server
-from exts import cache, db
+from exts import db, snapshots
 from models import PeriodicEntry, User
 from tests import sample_tasks  # noqa: F401  (registered before the worker starts)
 from tests.helpers import wait_for
@@ -206,7 +206,7 @@ def clean_state(request):
     redis.Redis.from_url(app.config["REDIS_URL"]).flushdb()
     drop_all_local()
     with app.app_context():
-        cache.clear()  # the sale snapshots: the next test reuses the ids
+        snapshots.clear()  # the next test reuses the sales' ids
         for attempt in range(5):
             try:
                 for table in reversed(db.metadata.sorted_tables):

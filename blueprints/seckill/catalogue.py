@@ -14,7 +14,7 @@ from blueprints.ops import metrics
 from blueprints.seckill import failover, stock
 from blueprints.seckill.keys import sale_snapshot_key, sales_snapshot_key
 from blueprints.seckill.schemas import SaleSchema
-from exts import cache, db
+from exts import db, snapshots
 from models import SeckillActivity
 
 SALE_SNAPSHOT_SECONDS = 1
@@ -27,16 +27,16 @@ SALE = SaleSchema()  # built once: the snapshots are hot
 
 
 def _snapshot(key: str, load: Callable[[], Any]) -> Any:
-    # cache.get/set rather than @cache.memoize, whose key (built with
+    # snapshots.get/set rather than @snapshots.memoize, whose key (built with
     # inspect.signature on every call) cost more than the rest of the request.
     # The entry carries its own deadline: the backends round expiry to whole
     # seconds, so an entry could otherwise live a tenth of a second.
     now = time.time()
-    entry = cache.get(key)
+    entry = snapshots.get(key)
     kind = "hit"
     if entry is None or entry[0] <= now:
         entry = (now + SALE_SNAPSHOT_SECONDS, load())
-        cache.set(key, entry, timeout=SALE_SNAPSHOT_SECONDS + 1)
+        snapshots.set(key, entry, timeout=SALE_SNAPSHOT_SECONDS + 1)
         kind = "miss"
     metrics.count("shop_cache_answers_total", cache="sale_snapshot", kind=kind)
     return entry[1]
