@@ -35,7 +35,7 @@ def main() -> dict:
         import redis
 
         from app import create_app
-        from blueprints.schedules.lease import LOCK_KEY
+        from blueprints.schedules.keys import LOCK_KEY
         from exts import db
         from models import PeriodicEntry, TaskRun
         from models.types import utcnow

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from blueprints.schedules.lease import LOCK_KEY
+from blueprints.schedules.keys import LOCK_KEY
 from config import ROOT
 from exts import db
 from models import PeriodicEntry, TaskRun

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from blueprints.schedules.entries import CHANGED_CHANNEL
+from blueprints.schedules.keys import CHANGED_CHANNEL
 from exts import db
 from models import AuditEntry, PeriodicEntry
 from models.types import utcnow

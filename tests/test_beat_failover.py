@@ -10,7 +10,7 @@ import time
 import pytest
 from sqlalchemy import create_engine, text
 
-from blueprints.schedules.lease import LOCK_KEY
+from blueprints.schedules.keys import LOCK_KEY
 from config import ROOT
 from models import PeriodicEntry
 from models.types import utcnow

@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from blueprints.schedules.lease import LOCK_KEY
+from blueprints.schedules.keys import LOCK_KEY
 from tests.helpers import wait_for
 from tests.seckill_helpers import open_sale
 from tests.test_beat import sends, start_beat

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).parent.parent
@@ -109,3 +110,16 @@ def test_the_foundation_imports_no_feature():
     loose = [p.name for p in (ROOT / "blueprints").glob("*.py") if p.name != "__init__.py"]
     assert loose == [], "modules directly in blueprints/ belong to a feature or to core"
     assert "core" in features
+
+
+def test_every_redis_key_is_named_in_its_feature_s_keys_module():
+    """A feature's Redis keys are built in its keys.py, all under <feature>:v1."""
+    named_here = re.compile(r"""["'][a-z-]+:v1\b""")
+    outside = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in (ROOT / "blueprints").rglob("*.py")
+        if path.name != "keys.py" and "core" not in path.parts
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if named_here.search(line)
+    ]
+    assert outside == []

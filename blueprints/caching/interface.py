@@ -33,6 +33,7 @@ from flask import current_app
 from redis import RedisError
 from sqlalchemy.orm import Session
 
+from blueprints.caching import keys
 from blueprints.core.local_copies import CHANNEL, drop_local, local_copies
 from blueprints.core.lua import script
 from blueprints.ops import metrics
@@ -40,7 +41,6 @@ from exts import db, redis_client
 
 log = logging.getLogger(__name__)
 
-PREFIX = "icache:v1"
 
 Loader = Callable[[Session], Any]
 CACHES: dict[str, InterfaceCache] = {}
@@ -58,9 +58,9 @@ class InterfaceCache:
     def __init__(self, name: str, loader: Loader) -> None:
         self.name = name
         self.loader = loader
-        self.key = f"{PREFIX}:{name}"
-        self.generation_key = f"{self.key}:generation"
-        self.lock_key = f"{self.key}:lock"
+        self.key = keys.entry_key(name)
+        self.generation_key = keys.generation_key(name)
+        self.lock_key = keys.lock_key(name)
 
     def register(self) -> InterfaceCache:
         """Make this cache known to ``flask cache``, the refresh and invalidation tasks."""
@@ -147,8 +147,8 @@ class InterfaceCache:
         # Kept past its freshness, so the old copy can be served while one request rebuilds.
         keep = int(ttl * 2) + 1
         set_if_current = script(redis_client.current, __package__, "set_if_current")
-        keys = [self.key, self.generation_key, self.lock_key]
-        return set_if_current(keys=keys, args=[entry, generation or "", keep, token])
+        touched = [self.key, self.generation_key, self.lock_key]
+        return set_if_current(keys=touched, args=[entry, generation or "", keep, token])
 
     def _wait_for_rebuild(self, seconds: float) -> str | None:
         deadline = time.monotonic() + seconds

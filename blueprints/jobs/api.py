@@ -9,6 +9,7 @@ from flask import current_app, session
 from blueprints.core.api import Refused
 from blueprints.core.fields import Schema
 from blueprints.core.openapi import Blueprint
+from blueprints.jobs.keys import owner_key
 from blueprints.jobs.progress import PROGRESS
 from exts import redis_client
 
@@ -28,16 +29,12 @@ def _owner() -> str:
     return f"browser:{browser_id()}"
 
 
-def _owner_key(task_id: str) -> str:
-    return f"jobs:v1:owner:{task_id}"
-
-
 def task_owner(task_id: str) -> tuple[str, str, int]:
     """The record (key, value, ttl) that lets the current session, and no one
     else, read this task's status. The caller writes it with ``SET key value EX
     ttl``, in the same Redis call that queues the task where it can.
     """
-    return _owner_key(task_id), _owner(), current_app.config["TASK_OWNER_TTL"]
+    return owner_key(task_id), _owner(), current_app.config["TASK_OWNER_TTL"]
 
 
 class QueuedSchema(Schema):
@@ -67,7 +64,7 @@ class TaskSchema(Schema):
 @blp.alt_response(404, response="NotFound")
 def task_status(task_id: str):
     """A task this browser queued: its state, and its result once ready."""
-    if len(task_id) > 64 or redis_client.get(_owner_key(task_id)) != _owner():
+    if len(task_id) > 64 or redis_client.get(owner_key(task_id)) != _owner():
         raise Refused("not_found", "No such task.")
     # One read of the backend: separate reads of state and result could see
     # two different moments (STARTED, then FAILURE) and contradict each other.

@@ -16,6 +16,7 @@ from flask import Flask, current_app
 from blueprints.core.api import Refused
 from blueprints.ops import recorder
 from blueprints.ops.audit import audit
+from blueprints.ops.keys import REVOKED_KEY
 from exts import db, redis_client
 from models import TaskRun
 from models.ops import FINISHED
@@ -25,7 +26,6 @@ log = logging.getLogger(__name__)
 RERUNNABLE = frozenset({"FAILURE", "REVOKED", "REJECTED"})
 # Revoked ids, for workers that start after the revoke (remote control reaches
 # only the workers online then); kept as long as task results are.
-REVOKED_KEY = "ops:v1:revoked"
 
 
 def rerun(celery: Celery, run: TaskRun) -> str:

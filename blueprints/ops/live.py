@@ -15,9 +15,10 @@ from typing import Any
 import redis as redis_lib
 from celery import Celery, bootsteps
 
+from blueprints.ops.keys import HEARTBEATS_KEY
+
 log = logging.getLogger(__name__)
 
-HEARTBEATS_KEY = "ops:v1:heartbeats"
 HEARTBEAT_SECONDS = 5.0
 # A worker silent this long is shown as offline; after a day it is forgotten.
 OFFLINE_AFTER = 3 * HEARTBEAT_SECONDS

@@ -42,10 +42,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 
 from blueprints.ops import live
 from blueprints.ops.buffer import Buffered
+from blueprints.ops.keys import SHARED_KEY
 
 log = logging.getLogger(__name__)
 
-SHARED_KEY = "metrics:v1:shared"
 FLUSH_SECONDS = 1.0
 RUNTIME_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
                    300.0, float("inf"))  # fmt: skip

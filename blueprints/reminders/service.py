@@ -13,16 +13,12 @@ from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from blueprints.core.api import Refused
+from blueprints.reminders.keys import progress_key
 from blueprints.reminders.schemas import REPORT
 from exts import db, redis_client
 from models import ReminderRun, SaleReminder, SeckillActivity, User
 from models.reminder import OUTCOMES, percent_handled
 from models.types import utcnow
-
-
-def progress_key(run_id: int) -> str:
-    """Counts of a running fan-out, for the admin's progress bar."""
-    return f"reminders:v1:run:{run_id}"
 
 
 def upcoming_sale(activity_id: int) -> SeckillActivity:

@@ -19,6 +19,7 @@ from celery.schedules import BaseSchedule, ParseException, crontab, schedstate, 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from blueprints.schedules.keys import CHANGED_CHANNEL
 from exts import db, redis_client
 from models import PeriodicEntry
 from models.types import utcnow
@@ -27,7 +28,6 @@ log = logging.getLogger(__name__)
 
 # Every change of a row is announced here; beat reloads at once (and checks
 # the table every BEAT_CHECK_SECONDS besides, for notices it missed).
-CHANGED_CHANNEL = "beat:v1:schedule-changed"
 # How far ahead to look again at an entry that is not due soon (disabled,
 # expired, run once already): beat wakes for notices and its lease anyway.
 IDLE_CHECK = 300.0

@@ -14,11 +14,9 @@ from typing import Any
 import redis as redis_lib
 
 from blueprints.core.lua import script
-from blueprints.schedules.entries import CHANGED_CHANNEL
+from blueprints.schedules.keys import CHANGED_CHANNEL, LOCK_KEY
 
 log = logging.getLogger(__name__)
-
-LOCK_KEY = "beat:v1:lock"
 
 
 class Lease:

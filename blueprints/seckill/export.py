@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, select
 
+from blueprints.seckill.keys import export_key
 from exts import db, redis_client
 from models import SeckillOrder, User
 from models.types import utcnow
@@ -23,10 +24,6 @@ COLUMNS = ("order_id", "reservation_id", "user_id", "buyer", "status", "amount",
 # A spreadsheet runs a cell that starts with one of these as a formula
 # (OWASP, "CSV injection"): such cells get a leading apostrophe.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def export_key(sale_id: int, token: str) -> str:
-    return f"exports:v1:{sale_id}:{token}"
 
 
 def download_path(sale_id: int, token: str) -> str:

@@ -29,6 +29,11 @@ def drift_key(activity_id: int) -> str:
     return f"{sale_key(activity_id)}:drift"
 
 
+def export_key(sale_id: int, token: str) -> str:
+    """A sale's CSV export, for EXPORT_TTL seconds."""
+    return f"exports:v1:{sale_id}:{token}"
+
+
 def sold_out_flag(activity_id: int) -> str:
     """The name under which web processes remember a sold-out sale (core/local_copies.py)."""
     return f"seckill:v1:sold-out:{activity_id}"
