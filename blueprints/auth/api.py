@@ -28,7 +28,9 @@ from blueprints.core.queueing import queue_or_log
 from blueprints.jobs import browser_id, task_owner
 from exts import limiter
 
-blp = Blueprint("auth_api", __name__, description="Login with a code sent by mail or SMS")
+blp = Blueprint(
+    "auth_api", __name__, url_prefix="/api", description="Login with a code sent by mail or SMS"
+)
 
 REFUSALS = {
     "cooldown": lazy_gettext(
@@ -59,7 +61,7 @@ def _could_send(response) -> bool:
     return response.status_code not in (400, 428)
 
 
-@blp.post("/api/codes")
+@blp.post("/codes")
 # A typo (400) or a challenge (428) costs nothing: only requests that could send count.
 @limiter.limit(lambda: current_app.config["CODE_IP_LIMIT"], deduct_when=_could_send)
 @blp.arguments(CodeRequestSchema)
@@ -98,7 +100,7 @@ def request_code(body: dict[str, Any]):
     return {"task_id": issued.task_id, "resend_after": issued.resend_after}
 
 
-@blp.post("/api/login")
+@blp.post("/login")
 @limiter.limit(lambda: current_app.config["LOGIN_IP_LIMIT"])
 @blp.arguments(LoginSchema)
 @blp.response(200, UserAnswerSchema, description="Logged in; the answer sets the session cookie")
@@ -131,7 +133,7 @@ def login(body: dict[str, Any]):
     return response
 
 
-@blp.post("/api/logout")
+@blp.post("/logout")
 @blp.arguments(LogoutSchema)
 @blp.response(204, description="Logged out")
 def logout(body: dict[str, Any]):
@@ -147,7 +149,7 @@ def logout(body: dict[str, Any]):
     session.clear()
 
 
-@blp.get("/api/me")
+@blp.get("/me")
 @login_api
 @blp.response(200, UserAnswerSchema)
 def me():

@@ -16,10 +16,10 @@ from blueprints.banners.schemas import (
 )
 from blueprints.core.openapi import Blueprint
 
-blp = Blueprint("banners_api", __name__, description="Home page banners")
+blp = Blueprint("banners_api", __name__, url_prefix="/api", description="Home page banners")
 
 
-@blp.get("/api/banners")
+@blp.get("/banners")
 @blp.response(200, BannersSchema, description="The visible banners, in order")
 def banners():
     """The banners on the home page, in order (cached)."""
@@ -29,7 +29,7 @@ def banners():
     return Response(body, mimetype="application/json", headers=headers)
 
 
-@blp.get("/api/admin/banners")
+@blp.get("/admin/banners")
 @admin_api
 @blp.response(200, BannersSchema)
 def admin_list():
@@ -37,7 +37,7 @@ def admin_list():
     return {"banners": service.live_banners()}
 
 
-@blp.post("/api/admin/banners")
+@blp.post("/admin/banners")
 @admin_api
 @blp.arguments(BannerInputSchema)
 @blp.response(201, BannerAnswerSchema)
@@ -46,7 +46,7 @@ def admin_create(values: dict[str, Any]):
     return {"banner": service.create_banner(values)}
 
 
-@blp.patch("/api/admin/banners/<id:banner_id>")
+@blp.patch("/admin/banners/<id:banner_id>")
 @admin_api
 @blp.arguments(BannerInputSchema(partial=True))
 @blp.response(200, BannerAnswerSchema)
@@ -56,7 +56,7 @@ def admin_update(values: dict[str, Any], banner_id: int):
     return {"banner": service.update_banner(service.get_banner(banner_id), values)}
 
 
-@blp.delete("/api/admin/banners/<id:banner_id>")
+@blp.delete("/admin/banners/<id:banner_id>")
 @admin_api
 @blp.takes_no_body
 @blp.response(204)
@@ -66,7 +66,7 @@ def admin_delete(banner_id: int):
     service.delete_banner(service.get_banner(banner_id))
 
 
-@blp.put("/api/admin/banners/order")
+@blp.put("/admin/banners/order")
 @admin_api
 @blp.arguments(BannerOrderSchema)
 @blp.response(200, BannersSchema, description="The banners in their new order")

@@ -13,7 +13,7 @@ from blueprints.jobs.keys import owner_key
 from blueprints.jobs.progress import PROGRESS
 from exts import redis_client
 
-blp = Blueprint("jobs_api", __name__, description="Tasks a browser queued")
+blp = Blueprint("jobs_api", __name__, url_prefix="/api/tasks", description="Tasks a browser queued")
 
 
 def browser_id() -> str:
@@ -59,7 +59,7 @@ class TaskSchema(Schema):
     progress = ma.fields.Nested(ProgressSchema, metadata={"description": "while it runs"})
 
 
-@blp.get("/api/tasks/<task_id>")
+@blp.get("/<task_id>")
 @blp.response(200, TaskSchema)
 @blp.alt_response(404, response="NotFound")
 def task_status(task_id: str):

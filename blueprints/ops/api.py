@@ -29,10 +29,15 @@ from exts import db, redis_client
 from models import AuditEntry, TaskRun
 from models.ops import TASK_ID_LENGTH
 
-blp = Blueprint("ops_api", __name__, description="Tasks, queues, workers and the audit log")
+blp = Blueprint(
+    "ops_api",
+    __name__,
+    url_prefix="/api/admin",
+    description="Tasks, queues, workers and the audit log",
+)
 
 
-@blp.get("/api/admin/tasks")
+@blp.get("/tasks")
 @admin_api
 @blp.arguments(TaskFiltersSchema, location="query")
 @blp.response(200, TaskRunPageSchema, description="One page")
@@ -68,7 +73,7 @@ def _run(task_id: str) -> TaskRun:
     return run
 
 
-@blp.get("/api/admin/tasks/<task_id>")
+@blp.get("/tasks/<task_id>")
 @admin_api
 @blp.response(200, TaskDetailSchema, description="The run")
 def task_detail(task_id: str):
@@ -80,7 +85,7 @@ def task_detail(task_id: str):
     return {"task": run}
 
 
-@blp.post("/api/admin/tasks/<task_id>/retry")
+@blp.post("/tasks/<task_id>/retry")
 @admin_api
 @blp.takes_nothing
 @blp.response(202, RerunSchema, description="Queued")
@@ -93,7 +98,7 @@ def retry_task(task_id: str):
     return {"task_id": new_id, "retry_of": task_id}
 
 
-@blp.post("/api/admin/tasks/<task_id>/revoke")
+@blp.post("/tasks/<task_id>/revoke")
 @admin_api
 @blp.arguments(RevokeSchema)
 @blp.response(202, RevokedSchema, description="Asked of the workers")
@@ -108,7 +113,7 @@ def revoke_task(body: dict[str, Any], task_id: str):
     return {"task_id": task_id, **answer}
 
 
-@blp.get("/api/admin/queues")
+@blp.get("/queues")
 @admin_api
 @blp.response(200, QueuesSchema)
 def queues():
@@ -121,7 +126,7 @@ def queues():
     return {"queues": found, "broker": urlsplit(celery.conf.broker_url).scheme}
 
 
-@blp.get("/api/admin/workers")
+@blp.get("/workers")
 @admin_api
 @blp.response(200, WorkersSchema)
 def workers():
@@ -132,7 +137,7 @@ def workers():
     return {"workers": live.describe_workers(celery, redis_client.current, timeout)}
 
 
-@blp.get("/api/admin/audit")
+@blp.get("/audit")
 @admin_api
 @blp.arguments(AuditQuerySchema, location="query")
 @blp.response(200, AuditPageSchema, description="One page")

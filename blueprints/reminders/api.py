@@ -9,10 +9,15 @@ from blueprints.core.openapi import Blueprint
 from blueprints.reminders import service
 from blueprints.reminders.schemas import ReminderSchema
 
-blp = Blueprint("reminders_api", __name__, description="Reminders before a sale opens")
+blp = Blueprint(
+    "reminders_api",
+    __name__,
+    url_prefix="/api/seckill",
+    description="Reminders before a sale opens",
+)
 
 
-@blp.get("/api/seckill/<id:activity_id>/reminder")
+@blp.get("/<id:activity_id>/reminder")
 @login_api
 @blp.response(200, ReminderSchema, description="Yes or no")
 def reminder(activity_id: int):
@@ -20,7 +25,7 @@ def reminder(activity_id: int):
     return {"subscribed": service.is_subscribed(activity_id, g.user_id)}
 
 
-@blp.post("/api/seckill/<id:activity_id>/reminder")
+@blp.post("/<id:activity_id>/reminder")
 @login_api
 @blp.takes_nothing
 @blp.response(201, ReminderSchema, description="You will be reminded")
@@ -35,7 +40,7 @@ def subscribe(activity_id: int):
     return body, 201 if created else 200
 
 
-@blp.delete("/api/seckill/<id:activity_id>/reminder")
+@blp.delete("/<id:activity_id>/reminder")
 @login_api
 @blp.takes_no_body
 @blp.response(200, ReminderSchema, description="No reminder now")

@@ -19,7 +19,9 @@ from exts import db
 from models import DailyReport
 from models.reminder import RUN_STATUSES
 
-blp = Blueprint("reports_api", __name__, description="Daily sales reports")
+blp = Blueprint(
+    "reports_api", __name__, url_prefix="/api/admin/reports", description="Daily sales reports"
+)
 
 
 class DailyReportSchema(Schema):
@@ -55,7 +57,7 @@ class RunReportSchema(Schema):
     day = BegunDay(required=True, metadata={"description": "in TIMEZONE"})
 
 
-@blp.get("/api/admin/reports")
+@blp.get("")
 @admin_api
 @blp.response(200, ReportsSchema)
 def list_reports():
@@ -63,7 +65,7 @@ def list_reports():
     return {"reports": service.recent()}
 
 
-@blp.post("/api/admin/reports")
+@blp.post("")
 @admin_api
 @blp.arguments(RunReportSchema)
 @blp.response(202, QueuedSchema, description="Being computed; GET the list to see it finish")
@@ -77,7 +79,7 @@ def run_report(body: dict[str, Any]):
     return {"task_id": result.id}
 
 
-@blp.post("/api/admin/reports/<id:report_id>/mail")
+@blp.post("/<id:report_id>/mail")
 @admin_api
 @blp.takes_nothing
 @blp.response(202, QueuedSchema, description="The mail is being sent")

@@ -16,10 +16,15 @@ from blueprints.schedules.schemas import (
 )
 from models import PeriodicEntry
 
-blp = Blueprint("schedules_api", __name__, description="Beat's schedule, edited live")
+blp = Blueprint(
+    "schedules_api",
+    __name__,
+    url_prefix="/api/admin/schedules",
+    description="Beat's schedule, edited live",
+)
 
 
-@blp.get("/api/admin/schedules")
+@blp.get("")
 @admin_api
 @blp.response(200, ScheduleListSchema, description="The entries, by name")
 def list_entries():
@@ -27,7 +32,7 @@ def list_entries():
     return {"entries": service.list_entries(), "tasks": registered_tasks()}
 
 
-@blp.post("/api/admin/schedules")
+@blp.post("")
 @admin_api
 @blp.arguments(ScheduleInputSchema)
 @blp.response(201, ScheduleAnswerSchema, description="Added; beat sends it from its next due time")
@@ -37,7 +42,7 @@ def create_entry(values: dict[str, Any]):
     return {"entry": service.save(PeriodicEntry(), values)}
 
 
-@blp.patch("/api/admin/schedules/<id:entry_id>")
+@blp.patch("/<id:entry_id>")
 @admin_api
 @blp.arguments(ScheduleInputSchema(partial=True))
 @blp.response(200, ScheduleAnswerSchema, description="Changed; beat has it within a second")
@@ -47,7 +52,7 @@ def update_entry(values: dict[str, Any], entry_id: int):
     return {"entry": service.save(service.get_entry(entry_id), values)}
 
 
-@blp.delete("/api/admin/schedules/<id:entry_id>")
+@blp.delete("/<id:entry_id>")
 @admin_api
 @blp.takes_no_body
 @blp.response(204, description="Deleted")
@@ -57,7 +62,7 @@ def delete_entry(entry_id: int):
     service.delete(service.get_entry(entry_id))
 
 
-@blp.post("/api/admin/schedules/<id:entry_id>/run")
+@blp.post("/<id:entry_id>/run")
 @admin_api
 @blp.takes_nothing
 @blp.response(202, QueuedSchema, description="Sent")

@@ -23,10 +23,15 @@ from blueprints.seckill.schemas import (
 from exts import db, redis_client
 from models import SeckillActivity, SeckillOrder, User
 
-blp = Blueprint("seckill_admin_api", __name__, description="Flash sales for administrators")
+blp = Blueprint(
+    "seckill_admin_api",
+    __name__,
+    url_prefix="/api/admin/sales",
+    description="Flash sales for administrators",
+)
 
 
-@blp.get("/api/admin/sales")
+@blp.get("")
 @admin_api
 @blp.response(200, SalesSchema)
 def admin_list():
@@ -35,7 +40,7 @@ def admin_list():
     return {"sales": admin.overview(sales)}
 
 
-@blp.post("/api/admin/sales")
+@blp.post("")
 @admin_api
 @blp.arguments(SaleInputSchema)
 @blp.response(201, SaleAnswerSchema, description="Created")
@@ -44,7 +49,7 @@ def admin_create(values: dict[str, Any]):
     return _answer(*admin.create(admin.check(values, None)))
 
 
-@blp.patch("/api/admin/sales/<id:activity_id>")
+@blp.patch("/<id:activity_id>")
 @admin_api
 @blp.arguments(SaleInputSchema(partial=True))
 @blp.response(200, SaleAnswerSchema, description="Changed")
@@ -54,7 +59,7 @@ def admin_update(values: dict[str, Any], activity_id: int):
     return _answer(*admin.update(activity_id, values))
 
 
-@blp.post("/api/admin/sales/<id:activity_id>/close")
+@blp.post("/<id:activity_id>/close")
 @admin_api
 @blp.takes_nothing
 @blp.response(200, SaleAnswerSchema, description="Closed")
@@ -71,7 +76,7 @@ def _answer(sale: SeckillActivity, warning: str | None) -> dict[str, Any]:
     return body
 
 
-@blp.get("/api/admin/sales/<id:activity_id>/orders")
+@blp.get("/<id:activity_id>/orders")
 @admin_api
 @blp.response(200, OrdersSchema, description="The orders (the first 1,000)")
 @blp.alt_response(404, response="NotFound")
@@ -91,7 +96,7 @@ def admin_orders(activity_id: int):
     return {"orders": [order for order, *_ in rows]}
 
 
-@blp.post("/api/admin/sales/<id:activity_id>/export")
+@blp.post("/<id:activity_id>/export")
 @admin_api
 @blp.takes_nothing
 @blp.response(202, QueuedSchema, description="Queued")

@@ -26,7 +26,9 @@ from exts import db
 from models import SeckillActivity, SeckillOrder
 from models.types import utcnow
 
-blp = Blueprint("seckill_api", __name__, description="Flash sales for shoppers")
+blp = Blueprint(
+    "seckill_api", __name__, url_prefix="/api/seckill", description="Flash sales for shoppers"
+)
 
 NO_SUCH_SALE = lazy_gettext("This sale does not exist.")
 NOT_OPEN_YET = lazy_gettext("The sale has not opened yet: wait for the countdown.")
@@ -44,7 +46,7 @@ REFUSALS = {  # the gate's verdict: (code, message, retry after)
 }
 
 
-@blp.get("/api/seckill/activities")
+@blp.get("/activities")
 @blp.response(200, ActivitiesSchema)
 def activities():
     """Today's and upcoming sales, with the stock left and the server's clock."""
@@ -54,7 +56,7 @@ def activities():
     return {"activities": sales, "server_time": now}
 
 
-@blp.get("/api/seckill/activities/<id:activity_id>")
+@blp.get("/activities/<id:activity_id>")
 @blp.response(200, ActivitySchema)
 @blp.alt_response(404, response="NotFound")
 def activity(activity_id: int):
@@ -66,7 +68,7 @@ def activity(activity_id: int):
     return {"activity": catalogue.public(snapshot, now), "server_time": now}
 
 
-@blp.get("/api/seckill/activities/<id:activity_id>/purchase")
+@blp.get("/activities/<id:activity_id>/purchase")
 @login_api
 @blp.response(200, PurchaseAnswerSchema, description="null if none; order null until written")
 @blp.alt_response(404, response="NotFound")
@@ -76,7 +78,7 @@ def my_purchase(activity_id: int):
     return {"purchase": orders.purchase_of(activity_id, g.user_id)}
 
 
-@blp.post("/api/seckill/<id:activity_id>")
+@blp.post("/<id:activity_id>")
 @blp.takes_nothing
 @blp.response(202, ReservationSchema,
               description="Reserved (on a replica too); the order is being written")  # fmt: skip
@@ -130,7 +132,7 @@ def _load_and_retry(activity_id: int, user_id: int, session_id: str) -> gate.Ver
     return gate.reserve(activity_id, user_id, session_id)
 
 
-@blp.get("/api/seckill/result/<seckill_id>")
+@blp.get("/result/<seckill_id>")
 @login_api
 @blp.response(200, ResultSchema, description="How the purchase went")
 @blp.alt_response(404, response="NotFound")
@@ -142,7 +144,7 @@ def result(seckill_id: str):
     return body
 
 
-@blp.post("/api/seckill/orders/<id:order_id>/pay")
+@blp.post("/orders/<id:order_id>/pay")
 @login_api
 @blp.takes_nothing
 @blp.response(200, OrderAnswerSchema, description="Paid")
