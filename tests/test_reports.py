@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from blueprints.reports import service
-from blueprints.reports.api import DailyReportSchema
+from blueprints.reports.schemas import DailyReportSchema
 from exts import db
 from models import AuditEntry, DailyReport, SaleReminder, SeckillActivity, SeckillOrder
 from models.types import utcnow

@@ -2,59 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
-
-import marshmallow as ma
-from marshmallow import ValidationError
 
 from blueprints.auth.access import admin_api
 from blueprints.core.api import Refused
-from blueprints.core.fields import Field, Moment, Schema
 from blueprints.core.openapi import Blueprint
 from blueprints.jobs import QueuedSchema
 from blueprints.ops.audit import audit
 from blueprints.reports import service, tasks
+from blueprints.reports.schemas import ReportsSchema, RunReportSchema
 from exts import db
 from models import DailyReport
-from models.reminder import RUN_STATUSES
 
 blp = Blueprint(
     "reports_api", __name__, url_prefix="/api/admin/reports", description="Daily sales reports"
 )
-
-
-class DailyReportSchema(Schema):
-    id = ma.fields.Integer(required=True)
-    day = ma.fields.Date(required=True, metadata={"description": "in TIMEZONE"})
-    status = ma.fields.String(required=True, validate=ma.validate.OneOf(RUN_STATUSES))
-    sales = ma.fields.List(ma.fields.Dict(), required=True)
-    error = ma.fields.String(required=True, allow_none=True)
-    mailed_to = ma.fields.Integer(required=True)
-    started_at = Moment(required=True)
-    finished_at = Moment(required=True, allow_none=True)
-
-
-class ReportsSchema(Schema):
-    reports = ma.fields.List(ma.fields.Nested(DailyReportSchema), required=True)
-
-
-class BegunDay(Field, ma.fields.Date):
-    """A day in TIMEZONE that has begun."""
-
-    default_error_messages = {"invalid": "must be a date such as 2026-11-27."}
-
-    def _deserialize(self, value, attr, data, **kwargs) -> date:
-        if not isinstance(value, str) or len(value) > 10:
-            raise self.make_error("invalid")
-        day = super()._deserialize(value, attr, data, **kwargs)
-        if not date(2000, 1, 1) <= day <= datetime.now(service.zone()).date():
-            raise ValidationError("must be a day that has begun.")
-        return day
-
-
-class RunReportSchema(Schema):
-    day = BegunDay(required=True, metadata={"description": "in TIMEZONE"})
 
 
 @blp.get("")
