@@ -28,9 +28,14 @@ def totals_off(activity_ids: Iterable[int]) -> list[int]:
         for activity_id in ids:
             pipe.hget(sale_key(activity_id), "total")
         in_redis = dict(zip(ids, pipe.execute(), strict=True))
-    query = select(SeckillActivity.id, SeckillActivity.total_stock)
-    in_database = dict(db.session.execute(query.where(SeckillActivity.id.in_(ids))).all())
+    in_database = _totals(ids)
     return [i for i in ids if in_redis[i] is not None and int(in_redis[i]) != in_database.get(i)]
+
+
+def _totals(ids: list[int]) -> dict[int, int]:
+    """Each sale's total stock, as the database holds it."""
+    query = select(SeckillActivity.id, SeckillActivity.total_stock)
+    return dict(db.session.execute(query.where(SeckillActivity.id.in_(ids))).all())
 
 
 def stock_drift(activity_ids: Iterable[int]) -> dict[int, int]:
@@ -40,17 +45,11 @@ def stock_drift(activity_ids: Iterable[int]) -> dict[int, int]:
     Read in this order: the stream, then the orders, then the stock. A purchase
     or a drain between the reads can then only lower the sum (a unit is seen
     in none of them), never raise it (a reservation both waiting and written
-    is counted as its order), so a positive drift means units on sale in Redis that
-    the database does not back."""
+    is counted as its order), so a positive drift means units on sale in
+    Redis that the database does not back."""
     pending = pending_by_sale()
     ids = list(activity_ids)
-    totals = dict(
-        db.session.execute(
-            select(SeckillActivity.id, SeckillActivity.total_stock).where(
-                SeckillActivity.id.in_(ids)
-            )
-        ).all()
-    )
+    totals = _totals(ids)
     drift = {}
     for activity_id in ids:
         waiting = pending.get(activity_id, set())

@@ -100,7 +100,7 @@ def set_total(activity: SeckillActivity) -> int | None:
     units already taken; how far the total moved (None if the sale is not
     loaded). Setting the same total again changes nothing, so a repeated or
     concurrent edit cannot add its change twice; callers hold the sale's row
-    lock (``admin.editing``), so Redis follows the database's order of edits."""
+    lock (``editing.editing``), so Redis follows the database's order of edits."""
     reply = lua("set_total")(keys=[sale_key(activity.id)], args=[activity.total_stock])
     if reply[0] == "below_taken":
         raise BelowTaken(int(reply[1]))
